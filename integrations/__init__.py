@@ -1,0 +1,84 @@
+"""integrations: one synchronous plugin host for trading APIs.
+
+>>> import integrations
+>>> with integrations.connect("alor", credentials={"refresh_token": "..."}) as alor:
+...     book = alor.orderbook("MOEX", "SBER", depth=5)
+"""
+
+from __future__ import annotations
+
+from .client import Client, ProviderClient, connect, raise_for_status
+from .errors import (
+    AccessTokenRejected,
+    ApiError,
+    AuthenticationError,
+    ConfigurationError,
+    ConnectionError,
+    IntegrationError,
+    NotFound,
+    OperationFailed,
+    PermissionDenied,
+    PluginError,
+    ProtocolError,
+    RateLimited,
+    Rejected,
+    RpcError,
+    ServiceUnavailable,
+    Timeout,
+    TransportError,
+    ValidationError,
+)
+from .hookspecs import hookimpl
+from .host import Host, PluginLoadError, RegisteredProvider, default_host
+from .provider import CallContext, ProviderSpec
+from .runtime import Clock, FrozenClock, IdSource, ManualClock, SequentialIds, SystemClock, UuidIds
+from .tokens import MemoryTokenStore, Token, TokenStore
+from .transport import Request, Response, Timeouts
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "AccessTokenRejected",
+    "ApiError",
+    "AuthenticationError",
+    "CallContext",
+    "Client",
+    "Clock",
+    "ConfigurationError",
+    "ConnectionError",
+    "FrozenClock",
+    "Host",
+    "IdSource",
+    "IntegrationError",
+    "ManualClock",
+    "MemoryTokenStore",
+    "NotFound",
+    "OperationFailed",
+    "PermissionDenied",
+    "PluginError",
+    "PluginLoadError",
+    "ProtocolError",
+    "ProviderClient",
+    "ProviderSpec",
+    "RateLimited",
+    "RegisteredProvider",
+    "Rejected",
+    "Request",
+    "Response",
+    "RpcError",
+    "SequentialIds",
+    "ServiceUnavailable",
+    "SystemClock",
+    "Timeout",
+    "Timeouts",
+    "Token",
+    "TokenStore",
+    "TransportError",
+    "UuidIds",
+    "ValidationError",
+    "__version__",
+    "connect",
+    "default_host",
+    "hookimpl",
+    "raise_for_status",
+]

@@ -1,0 +1,108 @@
+"""The ``integrations`` command: ``providers``, ``demo`` and ``sandbox``."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from typing import Callable, List, Optional, Sequence
+
+from . import __version__, sandbox
+from .client import connect
+from .errors import IntegrationError
+from .host import Host, default_host
+
+__all__ = ["main"]
+
+
+def _providers(host: Host, write: Callable[[str], None]) -> int:
+    providers = host.providers()
+    for name, info in sorted(providers.items()):
+        spec = info.spec
+        origin = f"{info.distribution} {info.version}".strip() or "registered in-process"
+        write(f"{name}: {spec.description}")
+        write(f"  plugin:   {info.plugin} ({origin})")
+        for contour, urls in spec.contours.items():
+            services = ", ".join(f"{service}={url}" for service, url in urls.items())
+            write(f"  contour:  {contour}: {services}")
+        write(f"  sandbox:  {'yes' if spec.emulator else 'no'}")
+    errors = host.load_errors
+    for err in errors:
+        write(f"load error: plugin {err.name!r} ({err.value}) from {err.distribution}: {err.error}")
+    if not providers and not errors:
+        write("no providers installed")
+    return 1 if errors and not providers else 0
+
+
+def _demo(host: Host, names: Sequence[str], write: Callable[[str], None]) -> int:
+    specs = host.providers()
+    chosen = list(names) or sorted(n for n, info in specs.items() if info.spec.demo and info.spec.emulator)
+    if not chosen:
+        write("no provider offers a demo")
+        return 1
+    for name in chosen:
+        spec = host.provider(name)
+        if spec.demo is None or spec.emulator is None:
+            write(f"provider {name!r} has no demo")
+            return 1
+        write(f"== {name}: {spec.description} (sandbox on 127.0.0.1, no network, no configuration)")
+        with sandbox.running(name, host=host) as sb, connect(
+            name, base_urls=sb.base_urls, credentials=sb.credentials, host=host
+        ) as client:
+            spec.demo(client, write)
+        write("")
+    return 0
+
+
+def _sandbox(host: Host, name: str, port: int, seconds: Optional[float], write: Callable[[str], None]) -> int:
+    with sandbox.running(name, port=port, host=host) as sb:
+        write(f"{name} sandbox running; press Ctrl+C to stop")
+        for service, url in sb.base_urls.items():
+            write(f"  base_urls[{service!r}] = {url}")
+        for field, value in sb.credentials.items():
+            # Sandbox credentials are fake test-account values, printed so that they can be used.
+            write(f"  credentials[{field!r}] = {value}")
+        sys.stdout.flush()
+        try:
+            deadline = None if seconds is None else time.monotonic() + seconds
+            while deadline is None or time.monotonic() < deadline:
+                time.sleep(0.2)
+        except KeyboardInterrupt:
+            pass
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="integrations", description=__doc__)
+    parser.add_argument("--version", action="version", version=f"integrations {__version__}")
+    sub = parser.add_subparsers(dest="command", required=True)
+    sub.add_parser("providers", help="list providers, their plugins, contours and load errors")
+    demo = sub.add_parser("demo", help="run each provider's demo against its in-process sandbox")
+    demo.add_argument("provider", nargs="*", help="providers to demo (default: all that have one)")
+    sb = sub.add_parser("sandbox", help="run a provider's sandbox in the foreground")
+    sb.add_argument("provider")
+    sb.add_argument("--port", type=int, default=0, help="port on 127.0.0.1 (default: any free port)")
+    sb.add_argument("--seconds", type=float, default=None, help="stop after this many seconds")
+    return parser
+
+
+def main(argv: Optional[List[str]] = None, *, host: Optional[Host] = None) -> int:
+    args = build_parser().parse_args(argv)
+
+    def write(line: str) -> None:
+        print(line, flush=True)
+
+    h = host or default_host()
+    try:
+        if args.command == "providers":
+            return _providers(h, write)
+        if args.command == "demo":
+            return _demo(h, args.provider, write)
+        return _sandbox(h, args.provider, args.port, args.seconds, write)
+    except IntegrationError as exc:
+        print(f"integrations: {type(exc).__name__}: {exc}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

@@ -1,0 +1,175 @@
+"""The exception tree.
+
+Two families, as ccxt and stripe do it: :class:`ApiError` means *the provider said no* (retrying the
+same request will not help), :class:`OperationFailed` means *the operation failed or its outcome is
+unknown* (retrying may help; see ``should_retry``). Every message is safe to log: no error ever holds
+a credential or a token value.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Optional
+
+__all__ = [
+    "AccessTokenRejected",
+    "ApiError",
+    "AuthenticationError",
+    "ConfigurationError",
+    "ConnectionError",
+    "IntegrationError",
+    "NotFound",
+    "OperationFailed",
+    "PermissionDenied",
+    "PluginError",
+    "ProtocolError",
+    "RateLimited",
+    "Rejected",
+    "RpcError",
+    "ServiceUnavailable",
+    "Timeout",
+    "TransportError",
+    "ValidationError",
+]
+
+_BODY_PREVIEW = 500
+
+
+class IntegrationError(Exception):
+    """The base of every exception this library raises on purpose."""
+
+
+class ConfigurationError(IntegrationError):
+    """Raised by :func:`integrations.connect` for an unknown provider or contour, a missing credential
+    field, or a base URL for a service the provider does not have. Nothing has been sent."""
+
+
+class ValidationError(IntegrationError, ValueError):
+    """Raised by a facade method when an argument is invalid. Raised before any request is sent."""
+
+
+class PluginError(IntegrationError):
+    """Raised when a plugin fails to load (in strict mode), registers a duplicate provider name, or
+    breaks the hook contract (for example no plugin answers a firstresult hook)."""
+
+
+class ApiError(IntegrationError):
+    """The provider answered and refused the request.
+
+    ``raw`` is a redacted preview of the response body, for diagnostics.
+    """
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        provider: str = "",
+        status: Optional[int] = None,
+        code: Optional[str] = None,
+        request_id: Optional[str] = None,
+        raw: Optional[str] = None,
+    ) -> None:
+        super().__init__(message)
+        self.message = message
+        self.provider = provider
+        self.status = status
+        self.code = code
+        self.request_id = request_id
+        self.raw = raw[:_BODY_PREVIEW] if raw else raw
+
+    def __str__(self) -> str:
+        parts = [self.message]
+        details = []
+        if self.provider:
+            details.append(self.provider)
+        if self.status is not None:
+            details.append(f"HTTP {self.status}")
+        if self.code:
+            details.append(f"code {self.code}")
+        if self.request_id:
+            details.append(f"request id {self.request_id}")
+        if details:
+            parts.append(f"({', '.join(details)})")
+        return " ".join(parts)
+
+
+class AuthenticationError(ApiError):
+    """Raised when the provider rejects the credentials or the refresh token. Refreshing will not help:
+    the credentials need replacing."""
+
+
+class AccessTokenRejected(AuthenticationError):
+    """Raised by a call hook when the provider rejects the *access* token (HTTP 401, or a provider's
+    auth error code). The client reacts by refreshing once and retrying once; if the retry is
+    rejected too, this error reaches the caller."""
+
+
+class PermissionDenied(ApiError):
+    """Raised on HTTP 403 for a call (for example a portfolio the token does not cover)."""
+
+
+class NotFound(ApiError):
+    """Raised on HTTP 404: the resource or instrument does not exist."""
+
+
+class RateLimited(ApiError):
+    """Raised on HTTP 429. ``retry_after`` is the server's hint in seconds, or ``None``."""
+
+    def __init__(self, message: str, *, retry_after: Optional[float] = None, **kwargs: Any) -> None:
+        super().__init__(message, **kwargs)
+        self.retry_after = retry_after
+
+
+class Rejected(ApiError):
+    """Raised on HTTP 400 and other 4xx answers: the provider refused the request as invalid."""
+
+
+class RpcError(ApiError):
+    """Raised when a JSON-RPC response carries an error object: ``rpc_code``, ``message``, ``data``."""
+
+    def __init__(self, rpc_code: int, message: str, data: Any = None, **kwargs: Any) -> None:
+        super().__init__(message, code=str(rpc_code), **kwargs)
+        self.rpc_code = rpc_code
+        self.data = data
+
+
+class OperationFailed(IntegrationError):
+    """The operation failed or its outcome is unknown. ``should_retry`` says whether a retry may help.
+
+    For an order command, the outcome of a failed attempt is unknown; the client retries with the
+    same request id, so the provider can answer with the first attempt's result instead of placing a
+    second order.
+    """
+
+    should_retry = True
+
+    def __init__(self, message: str, *, provider: str = "", request_id: Optional[str] = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.provider = provider
+        self.request_id = request_id
+
+
+class TransportError(OperationFailed):
+    """Raised when no HTTP response arrived: see :class:`ConnectionError` and :class:`Timeout`."""
+
+
+class ConnectionError(TransportError):  # noqa: A001 - the name is the concept; it subclasses ours
+    """Raised when the connection could not be made or broke before a response arrived."""
+
+
+class Timeout(TransportError):
+    """Raised when the connect or read timeout expired. The request may have been processed."""
+
+
+class ServiceUnavailable(OperationFailed):
+    """Raised on HTTP 5xx: the provider failed. The request may have been processed."""
+
+    def __init__(self, message: str, *, status: Optional[int] = None, **kwargs: Any) -> None:
+        super().__init__(message, **kwargs)
+        self.status = status
+
+
+class ProtocolError(OperationFailed):
+    """Raised when a response is malformed: not JSON where JSON was expected, or the wrong shape."""
+
+    should_retry = False

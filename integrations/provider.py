@@ -1,0 +1,112 @@
+"""What a provider plugin registers (:class:`ProviderSpec`) and what its hooks receive (:class:`CallContext`)."""
+
+from __future__ import annotations
+
+import logging
+from typing import TYPE_CHECKING, Any, Callable, FrozenSet, Mapping, Optional, Tuple
+
+import attrs
+
+from .errors import ConfigurationError
+from .runtime import Clock, IdSource
+from .transport import Transport
+
+if TYPE_CHECKING:
+    from .client import Client
+    from .recording.rules import RecordingRules
+    from .sandbox.emulator import EmulatorFactory
+
+__all__ = ["CallContext", "ProviderSpec"]
+
+
+def _frozen_contours(value: Mapping[str, Mapping[str, str]]) -> Mapping[str, Mapping[str, str]]:
+    return {contour: dict(urls) for contour, urls in value.items()}
+
+
+@attrs.frozen
+class ProviderSpec:
+    """A provider's description, registered through ``integrations_register_providers``.
+
+    - ``contours``: contour name → service name → base URL, e.g.
+      ``{"test": {"oauth": "https://oauthdev.alor.ru", "api": "https://apidev.alor.ru"}}``.
+    - ``credentials``: the accepted credential shapes; a credential dict must contain every field of
+      at least one of them, e.g. ``(frozenset({"email", "password"}), frozenset({"token"}))``.
+    - ``facade``: builds the typed client (``AlorClient``…) around a generic :class:`Client`.
+    - ``reauthenticate``: when a refresh is rejected, authenticate again from the credentials
+      (true when the credentials differ from the refresh token).
+    - ``emulator``: the factory of the test-contour emulator, or ``None``.
+    - ``recording``: redaction rules and the matcher for cassettes, or ``None``.
+    - ``demo``: ``demo(client, write)`` shows the provider off against its sandbox
+      (``integrations demo``); ``write`` prints one line.
+    """
+
+    name: str
+    contours: Mapping[str, Mapping[str, str]] = attrs.field(converter=_frozen_contours)
+    credentials: Tuple[FrozenSet[str], ...]
+    facade: Callable[["Client"], Any]
+    description: str = ""
+    default_contour: str = "test"
+    reauthenticate: bool = False
+    token_leeway: float = 60.0
+    emulator: Optional["EmulatorFactory"] = None
+    recording: Optional["RecordingRules"] = None
+    demo: Optional[Callable[[Any, Callable[[str], None]], None]] = None
+
+    @property
+    def services(self) -> Tuple[str, ...]:
+        names: set[str] = set()
+        for urls in self.contours.values():
+            names.update(urls)
+        return tuple(sorted(names))
+
+    def base_urls(self, contour: str, overrides: Optional[Mapping[str, str]] = None) -> dict[str, str]:
+        """The contour's base URLs with ``overrides`` applied. Raises :class:`ConfigurationError`."""
+        if contour not in self.contours:
+            raise ConfigurationError(
+                f"provider {self.name!r} has no contour {contour!r}; known: {', '.join(sorted(self.contours))}"
+            )
+        urls = dict(self.contours[contour])
+        for service, url in (overrides or {}).items():
+            if service not in urls:
+                raise ConfigurationError(
+                    f"provider {self.name!r} has no service {service!r}; known: {', '.join(sorted(urls))}"
+                )
+            if not isinstance(url, str) or not url.startswith(("http://", "https://")):
+                raise ConfigurationError(f"base URL for service {service!r} must be an http(s) URL")
+            urls[service] = url
+        return {service: url.rstrip("/") for service, url in urls.items()}
+
+    def check_credentials(self, credentials: Optional[Mapping[str, Any]]) -> dict[str, str]:
+        """Return the credentials if they fit one accepted shape. Never echoes a value."""
+        given = {k: v for k, v in (credentials or {}).items() if v not in (None, "")}
+        for shape in self.credentials:
+            if shape <= given.keys():
+                bad = [k for k in shape if not isinstance(given[k], str)]
+                if bad:
+                    raise ConfigurationError(f"credential field(s) {', '.join(sorted(bad))} must be strings")
+                return {k: given[k] for k in shape}
+        shapes = " or ".join("{" + ", ".join(sorted(s)) + "}" for s in self.credentials)
+        raise ConfigurationError(
+            f"provider {self.name!r} needs credentials {shapes}; got fields {sorted(given) or 'none'}"
+        )
+
+
+@attrs.frozen
+class CallContext:
+    """What every hook receives about the client it serves. Holds no secret."""
+
+    provider: str
+    contour: str
+    base_urls: Mapping[str, str]
+    transport: Transport
+    clock: Clock
+    ids: IdSource
+    logger: logging.Logger
+
+    def url(self, service: str, path: str) -> str:
+        """Join a service's base URL and a path."""
+        try:
+            base = self.base_urls[service]
+        except KeyError:
+            raise ConfigurationError(f"provider {self.provider!r} has no service {service!r}") from None
+        return base + (path if path.startswith("/") else "/" + path)

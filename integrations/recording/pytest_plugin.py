@@ -1,0 +1,81 @@
+"""The pytest plugin (entry point ``pytest11``): record/replay fixtures for provider sessions.
+
+    def test_book(integrations_session):
+        with integrations_session("alor") as s:
+            assert s.client.orderbook("MOEX", "SBER").bids
+
+Cassettes go to ``<cassette dir>/<provider>/<test module>/<test name>[-<name>].yaml``. The mode comes
+from ``--integrations-record-mode`` or ``INTEGRATIONS_RECORD_MODE``: ``none`` (default, replay
+offline), ``once`` (record missing cassettes against the sandbox) or ``rewrite`` (record all anew).
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from pathlib import Path
+from typing import Any, Callable, ContextManager, Optional
+
+import pytest
+
+from .session import MODES, RecordedSession, recorded_session
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    group = parser.getgroup("integrations", "integrations record/replay")
+    group.addoption(
+        "--integrations-record-mode",
+        choices=MODES,
+        default=None,
+        help="none (default): replay cassettes offline; once: record missing ones; rewrite: record all anew.",
+    )
+    group.addoption(
+        "--integrations-cassette-dir",
+        default=None,
+        help="where cassettes live (default: INTEGRATIONS_CASSETTE_DIR or <rootdir>/cassettes).",
+    )
+
+
+def _mode(config: pytest.Config) -> str:
+    mode = config.getoption("--integrations-record-mode") or os.environ.get("INTEGRATIONS_RECORD_MODE", "none")
+    if mode not in MODES:
+        raise pytest.UsageError(f"INTEGRATIONS_RECORD_MODE must be one of {', '.join(MODES)}, not {mode!r}")
+    return str(mode)
+
+
+def _cassette_dir(config: pytest.Config) -> Path:
+    given = config.getoption("--integrations-cassette-dir") or os.environ.get("INTEGRATIONS_CASSETTE_DIR")
+    return Path(given) if given else Path(str(config.rootpath)) / "cassettes"
+
+
+@pytest.fixture
+def integrations_record_mode(request: pytest.FixtureRequest) -> str:
+    """The record mode in force: ``none``, ``once`` or ``rewrite``."""
+    return _mode(request.config)
+
+
+@pytest.fixture
+def integrations_session(
+    request: pytest.FixtureRequest, integrations_record_mode: str
+) -> Callable[..., ContextManager[RecordedSession]]:
+    """A factory: ``integrations_session(provider, name=None, sandbox=..., **connect_options)``.
+
+    Returns a context manager yielding a :class:`RecordedSession`; ``sandbox`` holds emulator
+    options used when recording (``access_token_ttl``…).
+    """
+    module = Path(str(request.node.path)).stem
+    test = re.sub(r"[^A-Za-z0-9_.-]+", "_", request.node.name)
+    base = _cassette_dir(request.config)
+
+    def factory(provider: str, name: Optional[str] = None, *, sandbox: Optional[dict[str, Any]] = None,
+                **connect_options: Any) -> ContextManager[RecordedSession]:
+        stem = f"{test}-{name}" if name else test
+        return recorded_session(
+            provider,
+            base / provider / module / f"{stem}.yaml",
+            mode=integrations_record_mode,
+            sandbox_options=sandbox,
+            connect_options=connect_options,
+        )
+
+    return factory

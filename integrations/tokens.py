@@ -1,0 +1,173 @@
+"""Tokens and their lifecycle.
+
+The token lifecycle lives here, in one place, not in each plugin: plugins only say how to obtain a
+token (``integrations_authenticate``) and how to renew one (``integrations_refresh``).
+:class:`TokenManager` renews proactively at ``expires_at - leeway`` and after a rejection, single
+flight: however many threads notice at once, one renewal happens and the others wait for it.
+"""
+
+from __future__ import annotations
+
+import threading
+from typing import Any, Callable, Mapping, Optional, Protocol
+
+import attrs
+
+from .errors import AuthenticationError
+from .runtime import Clock
+
+__all__ = ["MemoryTokenStore", "Token", "TokenManager", "TokenStore"]
+
+
+@attrs.frozen(repr=False)
+class Token:
+    """An access token, and what renews it. Secret values never appear in ``repr``.
+
+    ``expires_at`` and ``refresh_expires_at`` are Unix seconds (``None``: unknown or never).
+    ``refreshable`` is false for tokens nothing can renew, such as an administrator token.
+    ``claims`` holds the decoded, non-secret claims a provider exposes (for example ALOR portfolios).
+    """
+
+    access: str
+    expires_at: Optional[float] = None
+    refresh: Optional[str] = None
+    refresh_expires_at: Optional[float] = None
+    issued_at: Optional[float] = None
+    refreshable: bool = True
+    claims: Mapping[str, Any] = attrs.field(factory=dict)
+
+    def __attrs_post_init__(self) -> None:
+        if not isinstance(self.access, str) or not self.access:
+            # Guards the classic "Bearer None" bug at its source.
+            raise AuthenticationError("the provider returned an empty access token")
+
+    def __repr__(self) -> str:
+        return (
+            f"Token(expires_at={self.expires_at!r}, refreshable={self.refreshable!r}, "
+            f"refresh_expires_at={self.refresh_expires_at!r})"
+        )
+
+
+class TokenStore(Protocol):
+    """Where the current token is kept. A persistent store lets a process restart without losing a
+    rotated refresh token (a provider that rotates refresh tokens rejects the old one)."""
+
+    def load(self) -> Optional[Token]:
+        """Return the stored token, or ``None``."""
+
+    def save(self, token: Token) -> None:
+        """Store ``token``, replacing any previous one. Called before the token is first used."""
+
+
+class MemoryTokenStore:
+    """The default store: the token lives as long as the client."""
+
+    def __init__(self) -> None:
+        self._token: Optional[Token] = None
+
+    def load(self) -> Optional[Token]:
+        return self._token
+
+    def save(self, token: Token) -> None:
+        self._token = token
+
+    def __repr__(self) -> str:
+        return "MemoryTokenStore()"
+
+
+class TokenManager:
+    """Hands out a valid token and renews it, single flight.
+
+    ``authenticate()`` obtains a token from the credentials; ``refresh(token)`` renews one. When a
+    refresh is rejected, the manager authenticates again only if ``reauthenticate`` is true (a
+    provider whose credentials differ from its refresh token, such as email and password).
+    """
+
+    def __init__(
+        self,
+        *,
+        authenticate: Callable[[], Token],
+        refresh: Callable[[Token], Token],
+        clock: Clock,
+        leeway: float = 60.0,
+        reauthenticate: bool = False,
+        store: Optional[TokenStore] = None,
+    ) -> None:
+        self._authenticate = authenticate
+        self._refresh = refresh
+        self._clock = clock
+        self._leeway = leeway
+        self._reauthenticate = reauthenticate
+        self._store: TokenStore = store if store is not None else MemoryTokenStore()
+        self._lock = threading.Lock()
+        self._current: Optional[Token] = None
+        self._loaded = False
+        self.authentications = 0
+        self.refreshes = 0
+
+    def token(self) -> Token:
+        """Return a token that is not about to expire, renewing it first if needed."""
+        current = self._current
+        if current is not None and not self._is_due(current):
+            return current
+        with self._lock:
+            current = self._load()
+            if current is not None and not self._is_due(current):
+                return current
+            return self._renew(current)
+
+    def renew_rejected(self, rejected: Token) -> Token:
+        """The provider rejected ``rejected``: renew it, unless another thread already did."""
+        with self._lock:
+            current = self._load()
+            if current is not None and current is not rejected and not self._is_due(current):
+                return current
+            return self._renew(current)
+
+    def peek(self) -> Optional[Token]:
+        """The current token without renewing it (``None`` before the first call)."""
+        return self._current
+
+    def _load(self) -> Optional[Token]:
+        if not self._loaded:
+            self._current = self._store.load()
+            self._loaded = True
+        return self._current
+
+    def leeway_for(self, token: Token) -> float:
+        """The renewal margin: the configured leeway, kept under half the token's lifetime."""
+        if token.expires_at is None or token.issued_at is None:
+            return self._leeway
+        lifetime = max(0.0, token.expires_at - token.issued_at)
+        return min(self._leeway, lifetime / 3)
+
+    def _is_due(self, token: Token) -> bool:
+        if token.expires_at is None:
+            return False
+        return self._clock.now() >= token.expires_at - self.leeway_for(token)
+
+    def _renew(self, current: Optional[Token]) -> Token:
+        # Called with the lock held.
+        if current is None or not current.refreshable or self._refresh_expired(current):
+            new = self._obtain()
+        else:
+            try:
+                self.refreshes += 1
+                new = self._refresh(current)
+            except AuthenticationError:
+                if not self._reauthenticate:
+                    raise
+                new = self._obtain()
+        # Store first: a rotated refresh token must survive even if the caller crashes next.
+        self._store.save(new)
+        self._current = new
+        return new
+
+    def _obtain(self) -> Token:
+        self.authentications += 1
+        return self._authenticate()
+
+    def _refresh_expired(self, token: Token) -> bool:
+        if token.refresh_expires_at is None:
+            return False
+        return self._clock.now() >= token.refresh_expires_at

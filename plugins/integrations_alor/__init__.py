@@ -1,0 +1,108 @@
+"""The ALOR provider plugin: hook implementations. Registered through the ``integrations`` entry-point
+group, exactly as a third-party plugin is."""
+
+from __future__ import annotations
+
+import json
+import logging
+from typing import Any, Callable, Mapping, Optional
+
+import attrs
+
+from integrations import errors, hookimpl
+from integrations.client import raise_for_status
+from integrations.provider import CallContext, ProviderSpec
+from integrations.tokens import Token
+from integrations.transport import Request, Response
+
+from . import demo, provider
+from .api import AlorClient
+from .auth import exchange_refresh_token
+
+__all__ = ["AlorClient"]
+
+__version__ = "0.1.0"
+
+log = logging.getLogger("integrations.alor")
+
+
+def _emulator(**options: Any) -> Any:
+    # Imported lazily: production code never needs the emulator or werkzeug.
+    from .sandbox import AlorEmulator
+
+    return AlorEmulator(**options)
+
+
+@hookimpl
+def integrations_register_providers(register: Callable[[ProviderSpec], None]) -> None:
+    register(
+        ProviderSpec(
+            name=provider.NAME,
+            description="ALOR Broker (REST + JWT)",
+            contours=provider.CONTOURS,
+            credentials=provider.CREDENTIALS,
+            facade=AlorClient,
+            token_leeway=provider.TOKEN_LEEWAY,
+            emulator=_emulator,
+            recording=provider.RECORDING,
+            demo=demo.run,
+        )
+    )
+
+
+@hookimpl
+def integrations_authenticate(ctx: CallContext, credentials: Mapping[str, str]) -> Optional[Token]:
+    if ctx.provider != provider.NAME:
+        return None
+    return exchange_refresh_token(ctx, credentials["refresh_token"])
+
+
+@hookimpl
+def integrations_refresh(ctx: CallContext, token: Token) -> Optional[Token]:
+    if ctx.provider != provider.NAME:
+        return None
+    if not token.refresh:
+        raise errors.AuthenticationError("this ALOR token carries no refresh token", provider=provider.NAME)
+    return exchange_refresh_token(ctx, token.refresh)
+
+
+@hookimpl
+def integrations_call(ctx: CallContext, token: Optional[Token], request: Request) -> Optional[Response]:
+    if ctx.provider != provider.NAME:
+        return None
+    headers = dict(request.headers)
+    if token is not None:
+        headers["Authorization"] = f"Bearer {token.access}"
+    if request.request_id is not None:
+        # X-REQID is the current name; X-ALOR-REQID the deprecated one some servers still read.
+        headers["X-REQID"] = headers["X-ALOR-REQID"] = request.request_id
+    response = ctx.transport.send(
+        request.method,
+        ctx.url(request.service, request.path),
+        params=request.params,
+        json=request.json,
+        headers=headers,
+        timeout=request.timeout,
+        request_id=request.request_id,
+    )
+    if response.status == 400 and request.request_id is not None:
+        response = _first_answer(response)
+    raise_for_status(provider.NAME, response)
+    return response
+
+
+def _first_answer(response: Response) -> Response:
+    """A repeated request id gets HTTP 400 carrying ``oldResponse``: the first attempt's answer.
+
+    So a retry after a timeout learns the outcome of the first attempt instead of placing a second
+    order. Other 400 answers pass through unchanged.
+    """
+    try:
+        body = response.json()
+    except errors.ProtocolError:
+        return response
+    old = body.get("oldResponse") if isinstance(body, dict) else None
+    if not isinstance(old, dict) or not isinstance(old.get("statusCode"), int):
+        return response
+    log.info("ALOR had already handled request id %s; using its first answer", response.request_id)
+    return attrs.evolve(response, status=old["statusCode"], content=json.dumps(old.get("body")).encode())
