@@ -105,6 +105,8 @@ def vcr_config(
             request.headers[name] = value
         if request.body:
             request.body = redactor.body(request.body, str(request.headers.get("Content-Type", "")))
+            if "Content-Length" in request.headers:
+                request.headers["Content-Length"] = str(len(request.body))
         return request
 
     def before_record_response(response: Dict[str, Any]) -> Dict[str, Any]:

@@ -1,0 +1,475 @@
+"""Offline, deterministic emulator of the Trading Desk (adcloud) JSON-RPC 2.0 API.
+
+Follows the confirmed facts of ``shared/reference/tradingdesk-api.md`` and, where the real server is
+unknown, that document's "Emulator default". The seeded data lives in :mod:`sandbox_data`.
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import json
+import random
+import threading
+from dataclasses import dataclass
+from typing import Any, Callable, Dict, Iterable, Mapping, Optional, Tuple
+
+from werkzeug.wrappers import Request, Response
+
+from integrations.runtime import Clock, SystemClock
+from integrations.sandbox.emulator import WSGIApp
+from integrations_tradingdesk.sandbox_data import (
+    EXPIRY_FORMATS,
+    SandboxAccount,
+    SandboxData,
+    format_expiry,
+    parse_period,
+)
+
+__all__ = [
+    "ACCESS_DENIED",
+    "BAD_LOGIN",
+    "BAD_REFRESH_TOKEN",
+    "CAMPAIGN_NOT_FOUND",
+    "INTERNAL_ERROR",
+    "INVALID_PARAMS",
+    "INVALID_REQUEST",
+    "METHOD_NOT_FOUND",
+    "PARSE_ERROR",
+    "UNAUTHORIZED",
+    "RpcError",
+    "TradingDeskEmulator",
+]
+
+PARSE_ERROR = -32700
+INVALID_REQUEST = -32600
+METHOD_NOT_FOUND = -32601
+INVALID_PARAMS = -32602
+INTERNAL_ERROR = -32603
+UNAUTHORIZED = -32001
+BAD_REFRESH_TOKEN = -32002
+ACCESS_DENIED = -32003
+BAD_LOGIN = -32004
+CAMPAIGN_NOT_FOUND = -32005
+
+_MESSAGES = {
+    PARSE_ERROR: "Parse error",
+    INVALID_REQUEST: "Invalid Request",
+    METHOD_NOT_FOUND: "Method not found",
+    INVALID_PARAMS: "Invalid params",
+    INTERNAL_ERROR: "Internal error",
+    UNAUTHORIZED: "Unauthorized",
+    BAD_REFRESH_TOKEN: "Invalid refresh token",
+    ACCESS_DENIED: "Access denied",
+    BAD_LOGIN: "Invalid email or password",
+    CAMPAIGN_NOT_FOUND: "Campaign not found",
+}
+_AUTH_CODES = (UNAUTHORIZED, BAD_REFRESH_TOKEN)
+# Practice 2 of the fact sheet (the 2008 "JSON-RPC over HTTP" draft); unlisted codes map to 500.
+_HTTP_STATUS = {PARSE_ERROR: 500, INVALID_REQUEST: 400, METHOD_NOT_FOUND: 404}
+_TARGET_NAMES = ("geo_id",)
+
+JsonObj = Dict[str, Any]
+
+
+class RpcError(Exception):
+    """A JSON-RPC error object raised by a method handler."""
+
+    def __init__(self, code: int, data: Any = None) -> None:
+        super().__init__(code, data)
+        self.code = code
+        self.data = data
+
+    def as_json(self) -> JsonObj:
+        error: JsonObj = {"code": self.code, "message": _MESSAGES.get(self.code, "Server error")}
+        if self.data is not None:
+            error["data"] = self.data
+        return error
+
+
+@dataclass
+class _Token:
+    kind: str  # "access", "refresh" or "admin"
+    account_id: int
+    expires_at: float
+    partner: Optional[str] = None  # the other half of an access/refresh pair, dropped with it on rotation
+
+
+def _reply(request_id: Any, *, result: Any = None, error: Optional[RpcError] = None) -> JsonObj:
+    # Key order copies the real server's sample ({"jsonrpc","id","result"}); JSON ignores it anyway.
+    if error is not None:
+        return {"jsonrpc": "2.0", "id": request_id, "error": error.as_json()}
+    return {"jsonrpc": "2.0", "id": request_id, "result": result}
+
+
+def _reject_constant(name: str) -> Any:
+    # Python's json accepts NaN and Infinity, which are not JSON; the spec wants a parse error.
+    raise ValueError(f"invalid JSON constant {name}")
+
+
+def _is_number(value: Any) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool)
+
+
+def _valid_id(value: Any) -> bool:
+    return value is None or isinstance(value, str) or _is_number(value)
+
+
+def _is_empty(params: Any) -> bool:
+    return params is None or params == {} or params == []
+
+
+def _named(params: Any) -> JsonObj:
+    """Trading Desk methods take named params only; absent, ``{}`` and ``[]`` all mean none."""
+    if _is_empty(params):
+        return {}
+    if not isinstance(params, dict):
+        raise RpcError(INVALID_PARAMS, "params must be an object")
+    return params
+
+
+def _spec_subtract(params: Any) -> Any:
+    if isinstance(params, list) and len(params) == 2:
+        minuend, subtrahend = params
+    elif isinstance(params, dict) and "minuend" in params and "subtrahend" in params:
+        minuend, subtrahend = params["minuend"], params["subtrahend"]
+    else:
+        raise RpcError(INVALID_PARAMS, "expected [minuend, subtrahend] or {minuend, subtrahend}")
+    if not (_is_number(minuend) and _is_number(subtrahend)):
+        raise RpcError(INVALID_PARAMS, "operands must be numbers")
+    return minuend - subtrahend
+
+
+def _spec_sum(params: Any) -> Any:
+    values = [] if _is_empty(params) else params
+    if not isinstance(values, list) or not all(_is_number(v) for v in values):
+        raise RpcError(INVALID_PARAMS, "expected an array of numbers")
+    return sum(values)
+
+
+def _spec_noop(params: Any) -> Any:
+    return None
+
+
+# The JSON-RPC specification's own example methods; they need no token and, having no namespace,
+# cannot collide with Trading Desk names.
+_SPEC_METHODS: Dict[str, Callable[[Any], Any]] = {
+    "subtract": _spec_subtract,
+    "sum": _spec_sum,
+    "get_data": lambda params: ["hello", 5],
+    "update": _spec_noop,
+    "notify_hello": _spec_noop,
+    "notify_sum": _spec_noop,
+}
+
+
+def _period(params: JsonObj) -> Tuple[_dt.date, _dt.date]:
+    try:
+        return parse_period(params.get("period"))
+    except ValueError as exc:
+        raise RpcError(INVALID_PARAMS, str(exc)) from None
+
+
+class TradingDeskEmulator:
+    """In-process emulator of the Trading Desk API at ``POST /api/v2/?method=<Namespace.method>``.
+
+    Serves one WSGI app, ``"api"``. JSON-RPC 2.0 is implemented exactly (batches, notifications and
+    every conformance vector of the spec), with the spec's test methods ``subtract``, ``sum``,
+    ``get_data``, ``update``, ``notify_hello`` and ``notify_sum`` available without a token.
+
+    Accounts: the default user (:meth:`credentials`), a restricted user without ``Partner.getClients``
+    (:meth:`restricted_credentials`) and an administrator who only has a long-lived token
+    (:meth:`admin_credentials`). ``User.auth`` and ``User.tokenRefresh`` need no token; every other
+    method needs ``Authorization: Bearer <access or admin token>``. A refresh rotates the pair: the old
+    refresh and access tokens die at once.
+
+    Error codes: -32001 Unauthorized (missing, bad or expired access token), -32002 Invalid refresh
+    token, -32003 Access denied (method not in the user's ``methods``), -32004 Invalid email or
+    password, -32005 Campaign not found, and the spec's -32700/-32600/-32601/-32602/-32603.
+
+    Options: ``expiry_format`` picks how ``expire_*_token`` is written (``epoch``, ``epoch_ms``,
+    ``lifetime``, ``date`` or ``php``); ``auth_errors_as_http_401`` answers -32001/-32002 with HTTP 401
+    instead of 200; ``http_status_mapping`` maps error codes to HTTP statuses (the 2008 draft) instead of
+    always 200; ``strict_query_method`` rejects a request whose ``?method=`` differs from the body's
+    with -32600. Both status switches apply to single responses only: a batch answer is always 200.
+
+    Deterministic for a given ``seed``; all time comes from ``clock``. Thread-safe.
+    """
+
+    def __init__(
+        self,
+        *,
+        seed: int = 0,
+        clock: Optional[Clock] = None,
+        access_token_ttl: float = 7 * 86400,
+        refresh_token_ttl: float = 60 * 86400,
+        admin_token_ttl: float = 90 * 86400,
+        expiry_format: str = "epoch",
+        auth_errors_as_http_401: bool = False,
+        http_status_mapping: bool = False,
+        strict_query_method: bool = False,
+    ) -> None:
+        if expiry_format not in EXPIRY_FORMATS:
+            raise ValueError(f"expiry_format must be one of {EXPIRY_FORMATS}, not {expiry_format!r}")
+        if min(access_token_ttl, refresh_token_ttl, admin_token_ttl) <= 0:
+            raise ValueError("token lifetimes must be positive")
+        self._clock: Clock = clock if clock is not None else SystemClock()
+        self._access_ttl = access_token_ttl
+        self._refresh_ttl = refresh_token_ttl
+        self._expiry_format = expiry_format
+        self._auth_401 = auth_errors_as_http_401
+        self._status_mapping = http_status_mapping
+        self._strict_query = strict_query_method
+        self._data = SandboxData(seed)
+        # Tokens get their own stream so the data never depends on how many logins happened.
+        self._token_rng = random.Random(f"tradingdesk-sandbox-tokens:{seed}")
+        self._lock = threading.Lock()
+        self._tokens: Dict[str, _Token] = {}
+        self._auth_count = 0
+        self._refresh_count = 0
+        self._admin_token = self._new_token_locked()
+        self._tokens[self._admin_token] = _Token(
+            "admin", self._data.admin.id, self._clock.now() + admin_token_ttl
+        )
+        self._private: Dict[str, Callable[[JsonObj, SandboxAccount], Any]] = {
+            "User.getInfo": self._user_get_info,
+            "Campaign.getList": lambda params, account: [c.public() for c in self._data.campaigns],
+            "Campaign.getInfo": self._campaign_get_info,
+            "Partner.getClients": lambda params, account: [dict(c) for c in self._data.clients],
+            "Report.getCoverageAndInspection": self._coverage_report,
+            "Statistic.getTarget": self._statistic_target,
+        }
+        self._public: Dict[str, Callable[[JsonObj], Any]] = {
+            "User.auth": self._user_auth,
+            "User.tokenRefresh": self._token_refresh,
+        }
+
+    # -- Emulator protocol and test controls ---------------------------------------------------
+
+    def wsgi_apps(self) -> Mapping[str, WSGIApp]:
+        return {"api": self._wsgi}
+
+    def credentials(self) -> Dict[str, str]:
+        """Email and password of the default user, who may call every method."""
+        return {"email": self._data.default.email, "password": self._data.password}
+
+    def restricted_credentials(self) -> Dict[str, str]:
+        """Email and password of a user whose ``methods`` lack ``Partner.getClients``."""
+        account = self._data.restricted
+        return {"email": account.email, "password": account.password or ""}
+
+    def admin_credentials(self) -> Dict[str, str]:
+        """The administrator's token, used directly as Bearer; it cannot be refreshed."""
+        return {"token": self._admin_token}
+
+    def revoke_admin_token(self) -> None:
+        """Make the administrator token fail with -32001 from now on."""
+        with self._lock:
+            self._tokens.pop(self._admin_token, None)
+
+    @property
+    def auth_count(self) -> int:
+        """Successful ``User.auth`` calls so far."""
+        with self._lock:
+            return self._auth_count
+
+    @property
+    def refresh_count(self) -> int:
+        """Successful ``User.tokenRefresh`` calls so far."""
+        with self._lock:
+            return self._refresh_count
+
+    # -- HTTP ----------------------------------------------------------------------------------
+
+    def _wsgi(self, environ: Dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
+        request = Request(environ)
+        # Read the body even when it is refused, so a keep-alive connection stays in sync.
+        body = request.get_data(cache=False)
+        if request.path.rstrip("/") != "/api/v2":
+            response = Response("Not Found\n", status=404, mimetype="text/plain")
+        elif request.method != "POST":
+            response = Response(
+                "Method Not Allowed\n", status=405, mimetype="text/plain", headers={"Allow": "POST"}
+            )
+        else:
+            authorization = request.headers.get("Authorization")
+            status, payload = self._handle(body, request.args.get("method"), authorization)
+            if payload is None:
+                response = Response(b"", status=204)
+                del response.headers["Content-Type"]
+            else:
+                # Mimic PHP's json_encode: compact, non-ASCII as \uXXXX and "/" escaped. A "/" can only
+                # occur inside a JSON string, so the blanket replacement is safe.
+                text = json.dumps(payload, separators=(",", ":")).replace("/", "\\/")
+                response = Response(text, status=status, content_type="application/json")
+                if status == 401:
+                    response.headers["WWW-Authenticate"] = 'Bearer error="invalid_token"'
+        return response(environ, start_response)
+
+    def _handle(
+        self, body: bytes, query_method: Optional[str], authorization: Optional[str]
+    ) -> Tuple[int, Any]:
+        """Answer one HTTP body: ``(status, JSON payload or None for 204)``."""
+        try:
+            document = json.loads(body.decode("utf-8"), parse_constant=_reject_constant)
+        except (UnicodeDecodeError, ValueError, RecursionError):
+            return self._single(_reply(None, error=RpcError(PARSE_ERROR)))
+        if isinstance(document, list):
+            if not document:
+                return self._single(_reply(None, error=RpcError(INVALID_REQUEST)))
+            # ?method= cannot name a whole batch, so it is never checked for one.
+            replies = [self._handle_one(member, None, False, authorization) for member in document]
+            answered = [r for r in replies if r is not None]
+            return (200, answered) if answered else (204, None)
+        reply = self._handle_one(document, query_method, self._strict_query, authorization)
+        return (204, None) if reply is None else self._single(reply)
+
+    def _single(self, reply: JsonObj) -> Tuple[int, JsonObj]:
+        error = reply.get("error")
+        if error is None:
+            return 200, reply
+        if self._auth_401 and error["code"] in _AUTH_CODES:
+            return 401, reply
+        if self._status_mapping:
+            return _HTTP_STATUS.get(error["code"], 500), reply
+        return 200, reply
+
+    # -- JSON-RPC ------------------------------------------------------------------------------
+
+    def _handle_one(
+        self, request: Any, query_method: Optional[str], check_query: bool, authorization: Optional[str]
+    ) -> Optional[JsonObj]:
+        """Run one request object; None for a notification, which gets no reply even on failure."""
+        if not isinstance(request, dict):
+            return _reply(None, error=RpcError(INVALID_REQUEST))
+        has_id = "id" in request
+        request_id = request.get("id")
+        # An id of a legal type is echoed even when the rest is invalid; otherwise it is undeterminable.
+        reply_id = request_id if _valid_id(request_id) else None
+        method = request.get("method")
+        params = request.get("params")
+        if (
+            request.get("jsonrpc") != "2.0"
+            or not isinstance(method, str)
+            or not _valid_id(request_id)
+            or ("params" in request and not isinstance(params, (list, dict)))
+        ):
+            return _reply(reply_id, error=RpcError(INVALID_REQUEST))
+        try:
+            if check_query and query_method != method:
+                raise RpcError(INVALID_REQUEST, "?method= does not match the body's method")
+            result = self._invoke(method, params, authorization)
+        except RpcError as exc:
+            return _reply(request_id, error=exc) if has_id else None
+        except Exception as exc:  # noqa: BLE001 - a handler bug must still produce a well-formed reply
+            return _reply(request_id, error=RpcError(INTERNAL_ERROR, type(exc).__name__)) if has_id else None
+        return _reply(request_id, result=result) if has_id else None
+
+    def _invoke(self, method: str, params: Any, authorization: Optional[str]) -> Any:
+        spec_method = _SPEC_METHODS.get(method)
+        if spec_method is not None:
+            return spec_method(params)
+        public = self._public.get(method)
+        if public is not None:
+            return public(_named(params))
+        private = self._private.get(method)
+        if private is None:
+            raise RpcError(METHOD_NOT_FOUND)
+        account = self._authenticate(authorization)
+        if method not in account.methods:
+            raise RpcError(ACCESS_DENIED, f"{method} is not in this user's methods")
+        return private(_named(params), account)
+
+    # -- tokens --------------------------------------------------------------------------------
+
+    def _new_token_locked(self) -> str:
+        while True:
+            token = f"{self._token_rng.getrandbits(160):040x}"
+            if token not in self._tokens:
+                return token
+
+    def _issue_pair_locked(self, account_id: int) -> JsonObj:
+        now = self._clock.now()
+        access = self._new_token_locked()
+        self._tokens[access] = _Token("access", account_id, now + self._access_ttl)
+        refresh = self._new_token_locked()
+        self._tokens[refresh] = _Token("refresh", account_id, now + self._refresh_ttl, partner=access)
+        self._tokens[access].partner = refresh
+        return {
+            "access_token": access,
+            "refresh_token": refresh,
+            "expire_access_token": format_expiry(self._expiry_format, now, self._access_ttl),
+            "expire_refresh_token": format_expiry(self._expiry_format, now, self._refresh_ttl),
+        }
+
+    def _authenticate(self, authorization: Optional[str]) -> SandboxAccount:
+        if not authorization:
+            raise RpcError(UNAUTHORIZED, "missing Authorization header")
+        scheme, _, token = authorization.strip().partition(" ")
+        token = token.strip()
+        if scheme.lower() != "bearer" or not token:
+            raise RpcError(UNAUTHORIZED, "expected Authorization: Bearer <token>")
+        with self._lock:
+            record = self._tokens.get(token)
+            if record is None or record.kind == "refresh":
+                raise RpcError(UNAUTHORIZED, "invalid token")
+            if self._clock.now() >= record.expires_at:
+                raise RpcError(UNAUTHORIZED, "token expired")
+            return self._data.accounts[record.account_id]
+
+    # -- methods -------------------------------------------------------------------------------
+
+    def _user_auth(self, params: JsonObj) -> JsonObj:
+        email, password = params.get("email"), params.get("password")
+        if not isinstance(email, str) or not isinstance(password, str):
+            raise RpcError(INVALID_PARAMS, "email and password are required strings")
+        for account in self._data.accounts.values():
+            # The administrator has no password (password None), so it can never log in here.
+            if account.email == email.strip().lower() and account.password is not None \
+                    and account.password == password:
+                with self._lock:
+                    self._auth_count += 1
+                    return self._issue_pair_locked(account.id)
+        raise RpcError(BAD_LOGIN)
+
+    def _token_refresh(self, params: JsonObj) -> JsonObj:
+        token = params.get("refresh_token")
+        if not isinstance(token, str):
+            raise RpcError(INVALID_PARAMS, "refresh_token is a required string")
+        with self._lock:
+            record = self._tokens.get(token)
+            if record is None or record.kind != "refresh":
+                raise RpcError(BAD_REFRESH_TOKEN, "unknown, rotated or non-refresh token")
+            if self._clock.now() >= record.expires_at:
+                raise RpcError(BAD_REFRESH_TOKEN, "refresh token expired")
+            del self._tokens[token]
+            if record.partner is not None:
+                self._tokens.pop(record.partner, None)
+            self._refresh_count += 1
+            return self._issue_pair_locked(record.account_id)
+
+    def _user_get_info(self, params: JsonObj, account: SandboxAccount) -> JsonObj:
+        return account.info(self._admin_token if account.is_admin else None)
+
+    def _campaign_get_info(self, params: JsonObj, account: SandboxAccount) -> JsonObj:
+        raw = params.get("id")
+        # PHP coerces numeric strings, so "1234" is as good as 1234; anything else is a bad id.
+        if isinstance(raw, str) and raw.isdigit() and raw.isascii():
+            raw = int(raw)
+        if not isinstance(raw, int) or isinstance(raw, bool):
+            raise RpcError(INVALID_PARAMS, "id must be an integer")
+        campaign = self._data.campaign(raw)
+        if campaign is None:
+            raise RpcError(CAMPAIGN_NOT_FOUND, {"id": raw})
+        return campaign
+
+    def _coverage_report(self, params: JsonObj, account: SandboxAccount) -> Any:
+        return self._data.coverage_report(*_period(params))
+
+    def _statistic_target(self, params: JsonObj, account: SandboxAccount) -> Any:
+        target = params.get("targetName")
+        if not isinstance(target, str) or not target:
+            raise RpcError(INVALID_PARAMS, "targetName is a required string")
+        first, last = _period(params)
+        if target not in _TARGET_NAMES:
+            raise RpcError(INVALID_PARAMS, {"targetName": target, "supported": list(_TARGET_NAMES)})
+        return self._data.geo_target(first, last)

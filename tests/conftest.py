@@ -1,0 +1,50 @@
+"""Shared fixtures. Cassette tests replay with every socket refused; the tests named "live" run
+against a provider's sandbox on 127.0.0.1 (pytest-socket refuses any other host)."""
+
+from __future__ import annotations
+
+import time
+from typing import Any, Iterator, List, Tuple
+
+import pytest
+
+import integrations
+from integrations import sandbox
+from integrations.runtime import ManualClock, SequentialIds
+
+
+@pytest.fixture
+def clock() -> ManualClock:
+    return ManualClock(float(int(time.time())))
+
+
+@pytest.fixture
+def alor_sandbox(clock: ManualClock) -> Iterator[Any]:
+    """A live ALOR sandbox on 127.0.0.1 sharing the test's manual clock."""
+    with sandbox.running("alor", clock=clock) as sb:
+        yield sb
+
+
+@pytest.fixture
+def alor_live(alor_sandbox: Any, clock: ManualClock) -> Iterator[Any]:
+    """An AlorClient connected to the live sandbox."""
+    with integrations.connect(
+        "alor", base_urls=alor_sandbox.base_urls, credentials=alor_sandbox.credentials, clock=clock,
+        ids=SequentialIds(),
+    ) as client:
+        yield client
+
+
+@pytest.fixture
+def no_requests(monkeypatch: pytest.MonkeyPatch) -> List[Tuple[str, str]]:
+    """Record every attempt to send HTTP through any Transport, and refuse it."""
+    sent: List[Tuple[str, str]] = []
+
+    def refuse(self: Any, method: str, url: str, **kwargs: Any) -> Any:
+        sent.append((method, url))
+        raise AssertionError(f"a request was sent: {method} {url}")
+
+    monkeypatch.setattr(integrations.transport.Transport, "send", refuse)
+    return sent
+
+
