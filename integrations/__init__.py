@@ -13,7 +13,7 @@ from .errors import (
     ApiError,
     AuthenticationError,
     ConfigurationError,
-    ConnectionError,
+    ConnectionError,  # noqa: A004 - ours subclasses TransportError; the builtin stays reachable as builtins.ConnectionError
     IntegrationError,
     NotFound,
     OperationFailed,

@@ -16,7 +16,7 @@ from .host import Host, default_host
 from .provider import CallContext, ProviderSpec
 from .runtime import Clock, IdSource, SystemClock, UuidIds
 from .tokens import Token, TokenManager, TokenStore
-from .transport import Request, Response, Timeouts, TimeoutLike, Transport
+from .transport import Request, Response, TimeoutLike, Timeouts, Transport
 
 __all__ = ["Client", "ProviderClient", "connect", "raise_for_status"]
 
@@ -220,7 +220,10 @@ def raise_for_status(provider: str, response: Response, *, message: Optional[str
         raise errors.RateLimited(text, retry_after=_retry_after(response), **common)
     if status >= 500:
         raise errors.ServiceUnavailable(
-            f"{provider}: HTTP {status}: {text}", status=status, provider=provider, request_id=response.request_id
+            f"{provider}: HTTP {status}: {text}",
+            status=status,
+            provider=provider,
+            request_id=response.request_id,
         )
     raise errors.Rejected(text, **common)
 

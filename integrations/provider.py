@@ -1,4 +1,5 @@
-"""What a provider plugin registers (:class:`ProviderSpec`) and what its hooks receive (:class:`CallContext`)."""
+"""What a provider plugin registers (:class:`ProviderSpec`) and what its hooks receive
+(:class:`CallContext`)."""
 
 from __future__ import annotations
 
@@ -43,13 +44,13 @@ class ProviderSpec:
     name: str
     contours: Mapping[str, Mapping[str, str]] = attrs.field(converter=_frozen_contours)
     credentials: Tuple[FrozenSet[str], ...]
-    facade: Callable[["Client"], Any]
+    facade: Callable[[Client], Any]
     description: str = ""
     default_contour: str = "test"
     reauthenticate: bool = False
     token_leeway: float = 60.0
-    emulator: Optional["EmulatorFactory"] = None
-    recording: Optional["RecordingRules"] = None
+    emulator: Optional[EmulatorFactory] = None
+    recording: Optional[RecordingRules] = None
     demo: Optional[Callable[[Any, Callable[[str], None]], None]] = None
 
     @property
@@ -63,7 +64,8 @@ class ProviderSpec:
         """The contour's base URLs with ``overrides`` applied. Raises :class:`ConfigurationError`."""
         if contour not in self.contours:
             raise ConfigurationError(
-                f"provider {self.name!r} has no contour {contour!r}; known: {', '.join(sorted(self.contours))}"
+                f"provider {self.name!r} has no contour {contour!r}; "
+                f"known: {', '.join(sorted(self.contours))}"
             )
         urls = dict(self.contours[contour])
         for service, url in (overrides or {}).items():

@@ -37,7 +37,7 @@ class Timeouts:
     read: float = 30.0
 
     @classmethod
-    def coerce(cls, value: "TimeoutLike") -> "Timeouts":
+    def coerce(cls, value: TimeoutLike) -> Timeouts:
         """Accept a number (both timeouts), a ``(connect, read)`` pair or a :class:`Timeouts`."""
         if isinstance(value, Timeouts):
             return value
@@ -47,7 +47,9 @@ class Timeouts:
             isinstance(v, (int, float)) and not isinstance(v, bool) and v > 0 for v in value
         ):
             return cls(float(value[0]), float(value[1]))
-        raise errors.ValidationError(f"timeout must be a positive number or a (connect, read) pair, not {value!r}")
+        raise errors.ValidationError(
+            f"timeout must be a positive number or a (connect, read) pair, not {value!r}"
+        )
 
 
 TimeoutLike = Union[float, Tuple[float, float], Timeouts]

@@ -36,7 +36,8 @@ class CassetteFormat:
         self.recorded_at = recorded_at
 
     def serialize(self, cassette_dict: Dict[str, Any]) -> str:
-        data = {"recorded_at": self.recorded_at if self.recorded_at is not None else time.time(), **cassette_dict}
+        recorded_at = self.recorded_at if self.recorded_at is not None else time.time()
+        data = {"recorded_at": recorded_at, **cassette_dict}
         return yaml.safe_dump(data, sort_keys=False, allow_unicode=True, width=120)
 
     def deserialize(self, text: str) -> Dict[str, Any]:
@@ -46,7 +47,7 @@ class CassetteFormat:
         return {"interactions": data.get("interactions", []), "version": data.get("version", 1)}
 
 
-def read_recorded_at(path: "str | Path") -> Optional[float]:
+def read_recorded_at(path: str | Path) -> Optional[float]:
     """The ``recorded_at`` of a cassette file, or ``None`` if the file is missing or has none."""
     p = Path(path)
     if not p.exists():

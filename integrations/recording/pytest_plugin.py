@@ -27,7 +27,8 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         "--integrations-record-mode",
         choices=MODES,
         default=None,
-        help="none (default): replay cassettes offline; once: record missing ones; rewrite: record all anew.",
+        help="none (default): replay cassettes offline; once: record missing ones; "
+        "rewrite: record all anew.",
     )
     group.addoption(
         "--integrations-cassette-dir",
@@ -37,7 +38,8 @@ def pytest_addoption(parser: pytest.Parser) -> None:
 
 
 def _mode(config: pytest.Config) -> str:
-    mode = config.getoption("--integrations-record-mode") or os.environ.get("INTEGRATIONS_RECORD_MODE", "none")
+    option = config.getoption("--integrations-record-mode")
+    mode = option or os.environ.get("INTEGRATIONS_RECORD_MODE", "none")
     if mode not in MODES:
         raise pytest.UsageError(f"INTEGRATIONS_RECORD_MODE must be one of {', '.join(MODES)}, not {mode!r}")
     return str(mode)

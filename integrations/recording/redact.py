@@ -143,7 +143,8 @@ class Redactor:
         return data
 
     def _field(self, key: str, value: Any) -> Any:
-        if key.lower() in self.secret_fields and isinstance(value, (str, int)) and not isinstance(value, bool):
+        secret = key.lower() in self.secret_fields
+        if secret and isinstance(value, (str, int)) and not isinstance(value, bool):
             return self.value(str(value), _kind(key))
         return self.json(value)
 

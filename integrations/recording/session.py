@@ -36,13 +36,15 @@ def network_blocked() -> Iterator[None]:
     def refuse(self: socket.socket, address: Any) -> Any:
         raise NetworkBlocked(f"network access is blocked during replay (tried {address!r})")
 
-    socket.socket.connect = refuse  # type: ignore[method-assign]
-    socket.socket.connect_ex = refuse  # type: ignore[method-assign]
+    # Patching the class reaches every thread and every HTTP library; typeshed's signature for
+    # connect() is stricter than what we need to refuse everything.
+    setattr(socket.socket, "connect", refuse)  # noqa: B010
+    setattr(socket.socket, "connect_ex", refuse)  # noqa: B010
     try:
         yield
     finally:
-        socket.socket.connect = real_connect  # type: ignore[method-assign]
-        socket.socket.connect_ex = real_connect_ex  # type: ignore[method-assign]
+        setattr(socket.socket, "connect", real_connect)  # noqa: B010
+        setattr(socket.socket, "connect_ex", real_connect_ex)  # noqa: B010
 
 
 @attrs.define

@@ -50,7 +50,9 @@ def start(provider: str, *, port: int = 0, host: Optional[Host] = None, **option
 
 
 @contextlib.contextmanager
-def running(provider: str, *, port: int = 0, host: Optional[Host] = None, **options: Any) -> Iterator[RunningSandbox]:
+def running(
+    provider: str, *, port: int = 0, host: Optional[Host] = None, **options: Any
+) -> Iterator[RunningSandbox]:
     """Context manager around :func:`start`: yields a :class:`RunningSandbox` and stops it after."""
     sandbox = start(provider, port=port, host=host, **options)
     try:

@@ -76,8 +76,8 @@ class _WSGIHandler(BaseHTTPRequestHandler):
             "RAW_URI": self.path,
             "CONTENT_TYPE": self.headers.get("Content-Type", ""),
             "CONTENT_LENGTH": str(length) if length else "",
-            "SERVER_NAME": self.server.server_address[0],
-            "SERVER_PORT": str(self.server.server_address[1]),
+            "SERVER_NAME": "127.0.0.1",
+            "SERVER_PORT": str(self.connection.getsockname()[1]),
             "SERVER_PROTOCOL": self.request_version,
             "REMOTE_ADDR": self.client_address[0],
             "wsgi.version": (1, 0),
@@ -96,7 +96,9 @@ class _WSGIHandler(BaseHTTPRequestHandler):
 
         status_headers: List[Tuple[str, List[Tuple[str, str]]]] = []
 
-        def start_response(status: str, headers: List[Tuple[str, str]], exc_info: Any = None) -> Callable[..., Any]:
+        def start_response(
+            status: str, headers: List[Tuple[str, str]], exc_info: Any = None
+        ) -> Callable[..., Any]:
             status_headers[:] = [(status, headers)]
             return lambda data: None
 
@@ -167,7 +169,7 @@ class SandboxServer:
         """Service name → base URL on this server."""
         return {service: f"{self.url}/{service}" for service in self._apps}
 
-    def start(self) -> "SandboxServer":
+    def start(self) -> SandboxServer:
         handler = type("Handler", (_WSGIHandler,), {"app": staticmethod(_Dispatcher(self._apps))})
         self._server = _Server((self._host, self._port), handler)
         self._thread = threading.Thread(
@@ -186,7 +188,7 @@ class SandboxServer:
             self._thread.join(timeout=5)
             self._thread = None
 
-    def __enter__(self) -> "SandboxServer":
+    def __enter__(self) -> SandboxServer:
         return self.start()
 
     def __exit__(self, *exc: Any) -> None:

@@ -10,7 +10,7 @@ import attrs
 
 from integrations.client import ProviderClient
 from integrations.errors import ProtocolError, ValidationError
-from integrations.transport import Request, Response, Timeouts, TimeoutLike
+from integrations.transport import Request, Response, TimeoutLike, Timeouts
 
 from .auth import decode_jwt_claims
 from .models import AlorAccount, CancelAck, OrderAck, OrderBook, structure_orderbook
@@ -23,9 +23,9 @@ EXCHANGES = ("MOEX", "SPBX")
 SIDES = ("buy", "sell")
 MAX_QUANTITY = 2**31 - 1
 
-_TICKER = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,49}$")
-_PORTFOLIO = re.compile(r"^[A-Za-z0-9-]{1,32}$")
-_ORDER_NUMBER = re.compile(r"^[0-9A-Za-z-]{1,64}$")
+_TICKER = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,49}")
+_PORTFOLIO = re.compile(r"[A-Za-z0-9-]{1,32}")
+_ORDER_NUMBER = re.compile(r"[0-9A-Za-z-]{1,64}")
 
 PriceLike = Union[Decimal, int, float, str]
 
@@ -36,10 +36,13 @@ def _exchange(value: Any) -> str:
     return value.upper()
 
 
-def _token(value: Any, name: str, pattern: "re.Pattern[str]") -> str:
+def _token(value: Any, name: str, pattern: re.Pattern[str]) -> str:
     # Values go into URL paths, so anything beyond plain identifiers is refused outright.
-    if not isinstance(value, str) or not pattern.match(value):
-        raise ValidationError(f"{name} must be a non-empty identifier (letters, digits, . _ -), not {value!r}")
+    # fullmatch, not match: "$" would let a trailing newline through.
+    if not isinstance(value, str) or not pattern.fullmatch(value):
+        raise ValidationError(
+            f"{name} must be a non-empty identifier (letters, digits, . _ -), not {value!r}"
+        )
     return value
 
 
@@ -115,7 +118,7 @@ class AlorClient(ProviderClient):
     ) -> OrderBook:
         """The order book of ``exchange:symbol``; the same :class:`OrderBook` for every wire format.
 
-        Raises :class:`ValidationError` (before sending) for a bad exchange, symbol, depth (1–50) or
+        Raises :class:`ValidationError` (before sending) for a bad exchange, symbol, depth (1 to 50) or
         format; :class:`~integrations.errors.NotFound` for an unknown symbol.
         """
         exchange = _exchange(exchange)
@@ -127,10 +130,10 @@ class AlorClient(ProviderClient):
         params: dict[str, Any] = {"depth": depth, "format": wire_format}
         if instrument_group is not None:
             params["instrumentGroup"] = _token(instrument_group, "instrument_group", _TICKER)
-        response = self._send(
-            Request("GET", f"/md/v2/orderbooks/{exchange}/{symbol}", params=params, operation="alor.orderbook"),
-            timeout,
+        request = Request(
+            "GET", f"/md/v2/orderbooks/{exchange}/{symbol}", params=params, operation="alor.orderbook"
         )
+        response = self._send(request, timeout)
         return structure_orderbook(response.json(decimals=True), wire_format)
 
     # -- orders ------------------------------------------------------------------------------

@@ -58,5 +58,8 @@ def exchange_refresh_token(ctx: CallContext, refresh_token: str) -> Token:
     now = ctx.clock.now()
     exp = claims.get("exp")
     # No exp claim: assume the documented ~30 minutes; a 401 would still trigger a renewal.
-    expires_at = float(exp) if isinstance(exp, (int, float)) and not isinstance(exp, bool) else now + DEFAULT_LIFETIME
+    if isinstance(exp, (int, float)) and not isinstance(exp, bool):
+        expires_at = float(exp)
+    else:
+        expires_at = now + DEFAULT_LIFETIME
     return Token(access=access, expires_at=expires_at, refresh=refresh_token, issued_at=now, claims=claims)

@@ -10,7 +10,9 @@ import cattrs
 
 from integrations.errors import ProtocolError
 
-__all__ = ["AlorAccount", "CancelAck", "OrderAck", "OrderBook", "PriceLevel", "converter", "structure_orderbook"]
+__all__ = [
+    "AlorAccount", "CancelAck", "OrderAck", "OrderBook", "PriceLevel", "converter", "structure_orderbook",
+]
 
 
 @attrs.frozen(slots=True)
