@@ -110,3 +110,16 @@ def test_connect_does_no_io(no_requests):
     assert repr(client).startswith("<AlorClient")
     client.close()
     assert no_requests == []
+
+
+def test_no_token_in_debug_logs_or_reprs(alor_sandbox, alor_live, caplog):
+    import logging
+
+    caplog.set_level(logging.DEBUG)
+    alor_live.orderbook("MOEX", "SBER", depth=1)
+    token = alor_live.client.tokens.peek()
+    secrets = [token.access, token.refresh, alor_sandbox.credentials["refresh_token"]]
+    assert caplog.records  # the transport did log the calls
+    for secret in secrets:
+        assert secret not in caplog.text
+        assert secret not in repr(token) and secret not in repr(alor_live) and secret not in repr(alor_live.client)
