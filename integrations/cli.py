@@ -1,8 +1,9 @@
-"""The ``integrations`` command: ``providers``, ``demo`` and ``sandbox``."""
+"""The ``integrations`` command: ``providers``, ``demo``, ``sandbox`` and ``cassettes check``."""
 
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 import time
 from typing import Callable, List, Optional, Sequence
@@ -72,6 +73,27 @@ def _sandbox(host: Host, name: str, port: int, seconds: Optional[float], write: 
     return 0
 
 
+def _cassettes_check(paths: Sequence[str], secrets: Sequence[str], secret_envs: Sequence[str],
+                     write: Callable[[str], None]) -> int:
+    from pathlib import Path
+
+    from .recording.lint import check_paths
+
+    values = list(secrets)
+    for name in [*secret_envs, "INTEGRATIONS_CASSETTE_SECRETS"]:
+        values.extend(v for v in os.environ.get(name, "").splitlines() if v.strip())
+    roots = [Path(p) for p in (paths or ["cassettes"])]
+    missing = [str(p) for p in roots if not p.exists()]
+    if missing:
+        write(f"no such file or directory: {', '.join(missing)}")
+        return 2
+    findings = check_paths(roots, values)
+    for finding in findings:
+        write(str(finding))
+    write(f"{len(findings)} finding(s)" if findings else "no secrets found")
+    return 1 if findings else 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="integrations", description=__doc__)
     parser.add_argument("--version", action="version", version=f"integrations {__version__}")
@@ -83,6 +105,14 @@ def build_parser() -> argparse.ArgumentParser:
     sb.add_argument("provider")
     sb.add_argument("--port", type=int, default=0, help="port on 127.0.0.1 (default: any free port)")
     sb.add_argument("--seconds", type=float, default=None, help="stop after this many seconds")
+    cassettes = sub.add_parser("cassettes", help="cassette tools")
+    csub = cassettes.add_subparsers(dest="cassettes_command", required=True)
+    check = csub.add_parser("check", help="scan cassettes for anything secret-shaped; exit 1 on a finding")
+    check.add_argument("paths", nargs="*", help="files or directories (default: cassettes)")
+    check.add_argument("--secret", action="append", default=[], help="a value that must not appear")
+    check.add_argument("--secret-env", action="append", default=[], metavar="NAME",
+                       help="an environment variable whose value (one per line) must not appear; "
+                            "INTEGRATIONS_CASSETTE_SECRETS is always read")
     return parser
 
 
@@ -98,6 +128,8 @@ def main(argv: Optional[List[str]] = None, *, host: Optional[Host] = None) -> in
             return _providers(h, write)
         if args.command == "demo":
             return _demo(h, args.provider, write)
+        if args.command == "cassettes":
+            return _cassettes_check(args.paths, args.secret, args.secret_env, write)
         return _sandbox(h, args.provider, args.port, args.seconds, write)
     except IntegrationError as exc:
         print(f"integrations: {type(exc).__name__}: {exc}", file=sys.stderr)

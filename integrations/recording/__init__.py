@@ -3,8 +3,9 @@ and a replay clock frozen at the recording instant."""
 
 from __future__ import annotations
 
-from .harness import CassetteFormat, make_vcr, read_recorded_at, register, vcr_config
-from .matchers import jsonrpc_matcher, rest_matcher
+from .cassette import IndexedCassette
+from .harness import CassetteFormat, make_vcr, read_recorded_at, register, use_cassette, vcr_config
+from .matchers import JsonRpcMatcher, ProtocolMatcher, RestMatcher
 from .redact import Redactor, is_jwt, is_placeholder
 from .rules import RecordingRules
 from .session import MODES, NetworkBlocked, RecordedSession, network_blocked, recorded_session
@@ -12,18 +13,21 @@ from .session import MODES, NetworkBlocked, RecordedSession, network_blocked, re
 __all__ = [
     "MODES",
     "CassetteFormat",
+    "IndexedCassette",
+    "JsonRpcMatcher",
     "NetworkBlocked",
     "RecordedSession",
     "RecordingRules",
     "Redactor",
     "is_jwt",
     "is_placeholder",
-    "jsonrpc_matcher",
     "make_vcr",
     "network_blocked",
     "read_recorded_at",
     "recorded_session",
     "register",
-    "rest_matcher",
+    "RestMatcher",
+    "ProtocolMatcher",
+    "use_cassette",
     "vcr_config",
 ]

@@ -17,11 +17,15 @@ import yaml
 
 from ..host import Host, default_host
 from ..provider import ProviderSpec
-from .matchers import Matcher, matcher_for
+from .cassette import IndexedCassette
+from .matchers import HostDispatchMatcher, matcher_for
 from .redact import Redactor
 from .rules import RecordingRules
 
-__all__ = ["CassetteFormat", "MATCHER_NAME", "SERIALIZER_NAME", "make_vcr", "read_recorded_at", "vcr_config"]
+__all__ = [
+    "CassetteFormat", "MATCHER_NAME", "SERIALIZER_NAME", "make_vcr", "read_recorded_at", "register",
+    "use_cassette", "vcr_config",
+]
 
 MATCHER_NAME = "integrations"
 SERIALIZER_NAME = "integrations"
@@ -70,14 +74,9 @@ def _rules_by_host(specs: Sequence[ProviderSpec]) -> Dict[str, RecordingRules]:
     return table
 
 
-def _dispatching_matcher(specs: Sequence[ProviderSpec]) -> Matcher:
+def _matcher(specs: Sequence[ProviderSpec]) -> HostDispatchMatcher:
     by_host = {host: matcher_for(rules) for host, rules in _rules_by_host(specs).items()}
-    fallback = matcher_for(RecordingRules())
-
-    def match(r1: Any, r2: Any) -> None:
-        by_host.get(urlsplit(r1.uri).netloc.lower(), fallback)(r1, r2)
-
-    return match
+    return HostDispatchMatcher(by_host, matcher_for(RecordingRules()))
 
 
 def vcr_config(
@@ -137,7 +136,7 @@ def vcr_config(
 def register(v: vcr.VCR, *providers: str, host: Optional[Host] = None,
              cassette_format: Optional[CassetteFormat] = None) -> vcr.VCR:
     """Register the ``integrations`` matcher (and cassette format) on an existing ``vcr.VCR``."""
-    v.register_matcher(MATCHER_NAME, _dispatching_matcher(_specs(providers, host)))
+    v.register_matcher(MATCHER_NAME, _matcher(_specs(providers, host)))
     v.register_serializer(SERIALIZER_NAME, cassette_format or CassetteFormat())
     return v
 
@@ -154,3 +153,9 @@ def make_vcr(
     config = vcr_config(*providers, canonical_urls=canonical_urls, redactor=redactor, host=host)
     v = vcr.VCR(record_mode=record_mode, serializer=SERIALIZER_NAME, **config)
     return register(v, *providers, host=host, cassette_format=cassette_format)
+
+
+def use_cassette(v: vcr.VCR, path: str | Path, **kwargs: Any) -> Any:
+    """Like ``v.use_cassette(path)``, with an :class:`IndexedCassette`: constant-time lookups,
+    thread-safe playback, and "closest request" diagnostics."""
+    return IndexedCassette.use(**v.get_merged_config(path=str(path), **kwargs))

@@ -14,7 +14,7 @@ import attrs
 from ..client import connect
 from ..host import Host, default_host
 from ..runtime import ManualClock, SequentialIds
-from .harness import CassetteFormat, make_vcr, read_recorded_at
+from .harness import CassetteFormat, make_vcr, read_recorded_at, use_cassette
 from .redact import PLACEHOLDER_PREFIX, Redactor
 from .rules import RecordingRules
 
@@ -129,7 +129,7 @@ def recorded_session(
     client = connect(provider, **args)
     cassette.parent.mkdir(parents=True, exist_ok=True)
     try:
-        with blocker, v.use_cassette(str(cassette)):
+        with blocker, use_cassette(v, cassette):
             yield RecordedSession(provider, client, clock, cassette, recording, sandbox, args)
     finally:
         client.close()
