@@ -11,6 +11,7 @@ from __future__ import annotations
 import base64
 import binascii
 import json
+import logging
 import re
 import threading
 from typing import Any, Dict, Iterable, List, Mapping, Optional, Sequence, Tuple
@@ -18,7 +19,9 @@ from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 from .rules import RecordingRules
 
-__all__ = ["FAKE_SIGNATURE", "PLACEHOLDER_PREFIX", "Redactor", "is_jwt", "is_placeholder"]
+__all__ = [
+    "FAKE_SIGNATURE", "PLACEHOLDER_PREFIX", "RedactingLogFilter", "Redactor", "is_jwt", "is_placeholder",
+]
 
 PLACEHOLDER_PREFIX = "REDACTED"
 # base64url of "integrations-redacted-signature": recognisably not a signature.
@@ -206,3 +209,23 @@ def _kind(name: str) -> str:
     if lowered == "authorization":
         return "token"
     return re.sub(r"[^a-z0-9_]", "", lowered) or "secret"
+
+
+class RedactingLogFilter(logging.Filter):
+    """Keeps secrets out of third-party log records (vcrpy logs each interaction *before* it is
+    redacted): drops records that carry whole interactions and scrubs the rest."""
+
+    DROPPED_PREFIXES = ("Appending request",)
+
+    def __init__(self, redactor: Redactor) -> None:
+        super().__init__()
+        self._redactor = redactor
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if isinstance(record.msg, str) and record.msg.startswith(self.DROPPED_PREFIXES):
+            return False
+        message = record.getMessage()
+        scrubbed = self._redactor.scrub(message)
+        if scrubbed != message:
+            record.msg, record.args = scrubbed, ()
+        return True

@@ -4,6 +4,7 @@ cassette with the network blocked. Used by the pytest plugin, usable from any te
 from __future__ import annotations
 
 import contextlib
+import logging
 import socket
 import time
 from pathlib import Path
@@ -15,7 +16,7 @@ from ..client import connect
 from ..host import Host, default_host
 from ..runtime import ManualClock, SequentialIds
 from .harness import CassetteFormat, make_vcr, read_recorded_at, use_cassette
-from .redact import PLACEHOLDER_PREFIX, Redactor
+from .redact import PLACEHOLDER_PREFIX, RedactingLogFilter, Redactor
 from .rules import RecordingRules
 
 __all__ = ["MODES", "NetworkBlocked", "RecordedSession", "network_blocked", "recorded_session"]
@@ -45,6 +46,24 @@ def network_blocked() -> Iterator[None]:
     finally:
         setattr(socket.socket, "connect", real_connect)  # noqa: B010
         setattr(socket.socket, "connect_ex", real_connect_ex)  # noqa: B010
+
+
+# vcrpy's loggers: they log requests and responses before redaction.
+_VCR_LOGGERS = ("vcr", "vcr.cassette", "vcr.stubs", "vcr.config", "vcr.matchers", "vcr.request")
+
+
+@contextlib.contextmanager
+def redacted_logs(redactor: Redactor) -> Iterator[None]:
+    """Attach a :class:`RedactingLogFilter` to vcrpy's loggers inside the block."""
+    log_filter = RedactingLogFilter(redactor)
+    loggers = [logging.getLogger(name) for name in _VCR_LOGGERS]
+    for logger in loggers:
+        logger.addFilter(log_filter)
+    try:
+        yield
+    finally:
+        for logger in loggers:
+            logger.removeFilter(log_filter)
 
 
 @attrs.define
@@ -125,11 +144,12 @@ def recorded_session(
         v = make_vcr(provider, record_mode="none", cassette_format=CassetteFormat(stored), host=h)
         args = {"credentials": placeholder_credentials(spec.credentials), "clock": clock, "ids": ids,
                 "host": h, **extra}
+        redactor = Redactor([spec.recording or RecordingRules()])
         blocker = network_blocked()
     client = connect(provider, **args)
     cassette.parent.mkdir(parents=True, exist_ok=True)
     try:
-        with blocker, use_cassette(v, cassette):
+        with blocker, redacted_logs(redactor), use_cassette(v, cassette):
             yield RecordedSession(provider, client, clock, cassette, recording, sandbox, args)
     finally:
         client.close()
