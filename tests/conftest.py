@@ -48,3 +48,18 @@ def no_requests(monkeypatch: pytest.MonkeyPatch) -> List[Tuple[str, str]]:
     return sent
 
 
+@pytest.fixture
+def td_sandbox(clock: ManualClock) -> Iterator[Any]:
+    """A live Trading Desk sandbox on 127.0.0.1 sharing the test's manual clock."""
+    with sandbox.running("tradingdesk", clock=clock) as sb:
+        yield sb
+
+
+@pytest.fixture
+def td_live(td_sandbox: Any, clock: ManualClock) -> Iterator[Any]:
+    """A TradingDeskClient logged in (lazily) to the live sandbox with the default user's email and password."""
+    with integrations.connect(
+        "tradingdesk", base_urls=td_sandbox.base_urls, credentials=td_sandbox.credentials, clock=clock,
+        ids=SequentialIds(),
+    ) as client:
+        yield client
