@@ -4,7 +4,7 @@
 from __future__ import annotations
 
 import logging
-from typing import TYPE_CHECKING, Any, Callable, FrozenSet, Mapping, Optional, Tuple
+from typing import TYPE_CHECKING, Any, Callable, FrozenSet, Mapping, Optional, Tuple, Union
 
 import attrs
 
@@ -35,7 +35,8 @@ class ProviderSpec:
     - ``facade``: builds the typed client (``AlorClient``…) around a generic :class:`Client`.
     - ``reauthenticate``: when a refresh is rejected, authenticate again from the credentials
       (true when the credentials differ from the refresh token).
-    - ``emulator``: the factory of the test-contour emulator, or ``None``.
+    - ``emulator``: the factory of the test-contour emulator, or a ``"module:attr"`` reference to it
+      (imported only when a sandbox starts, so production never imports emulator code), or ``None``.
     - ``recording``: redaction rules and the matcher for cassettes, or ``None``.
     - ``demo``: ``demo(client, write)`` shows the provider off against its sandbox
       (``integrations demo``); ``write`` prints one line.
@@ -49,7 +50,7 @@ class ProviderSpec:
     default_contour: str = "test"
     reauthenticate: bool = False
     token_leeway: float = 60.0
-    emulator: Optional[EmulatorFactory] = None
+    emulator: Union[EmulatorFactory, str, None] = None
     recording: Optional[RecordingRules] = None
     demo: Optional[Callable[[Any, Callable[[str], None]], None]] = None
 

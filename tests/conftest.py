@@ -18,6 +18,12 @@ def clock() -> ManualClock:
     return ManualClock(float(int(time.time())))
 
 
+def live_client(provider: str, sb: Any, clock: ManualClock) -> Any:
+    """A client of ``provider`` connected to the live sandbox ``sb``, on the test's clock."""
+    return integrations.connect(provider, base_urls=sb.base_urls, credentials=sb.credentials, clock=clock,
+                                ids=SequentialIds())
+
+
 @pytest.fixture
 def alor_sandbox(clock: ManualClock) -> Iterator[Any]:
     """A live ALOR sandbox on 127.0.0.1 sharing the test's manual clock."""
@@ -28,10 +34,7 @@ def alor_sandbox(clock: ManualClock) -> Iterator[Any]:
 @pytest.fixture
 def alor_live(alor_sandbox: Any, clock: ManualClock) -> Iterator[Any]:
     """An AlorClient connected to the live sandbox."""
-    with integrations.connect(
-        "alor", base_urls=alor_sandbox.base_urls, credentials=alor_sandbox.credentials, clock=clock,
-        ids=SequentialIds(),
-    ) as client:
+    with live_client("alor", alor_sandbox, clock) as client:
         yield client
 
 
@@ -58,8 +61,5 @@ def td_sandbox(clock: ManualClock) -> Iterator[Any]:
 @pytest.fixture
 def td_live(td_sandbox: Any, clock: ManualClock) -> Iterator[Any]:
     """A TradingDeskClient logged in (lazily) to the live sandbox with the default user's email and password."""
-    with integrations.connect(
-        "tradingdesk", base_urls=td_sandbox.base_urls, credentials=td_sandbox.credentials, clock=clock,
-        ids=SequentialIds(),
-    ) as client:
+    with live_client("tradingdesk", td_sandbox, clock) as client:
         yield client

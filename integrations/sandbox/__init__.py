@@ -7,6 +7,7 @@
 from __future__ import annotations
 
 import contextlib
+import importlib
 from typing import Any, Iterator, Optional
 
 import attrs
@@ -41,7 +42,11 @@ def start(provider: str, *, port: int = 0, host: Optional[Host] = None, **option
     spec = (host or default_host()).provider(provider)
     if spec.emulator is None:
         raise ConfigurationError(f"provider {provider!r} ships no sandbox emulator")
-    emulator = spec.emulator(**options)
+    factory = spec.emulator
+    if isinstance(factory, str):
+        module, _, attr = factory.partition(":")
+        factory = getattr(importlib.import_module(module), attr)
+    emulator = factory(**options)
     server = SandboxServer(emulator.wsgi_apps(), port=port).start()
     return RunningSandbox(
         provider=provider, base_urls=server.base_urls, credentials=emulator.credentials(),

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import json
 import logging
-from typing import Any, Callable, Mapping, Optional
+from typing import Callable, Mapping, Optional
 
 import attrs
 
@@ -26,12 +26,6 @@ __version__ = "0.1.0"
 log = logging.getLogger("integrations.alor")
 
 
-def _emulator(**options: Any) -> Any:
-    # Imported lazily: production code never needs the emulator or werkzeug.
-    from .sandbox import AlorEmulator
-
-    return AlorEmulator(**options)
-
 
 @hookimpl
 def integrations_register_providers(register: Callable[[ProviderSpec], None]) -> None:
@@ -43,7 +37,8 @@ def integrations_register_providers(register: Callable[[ProviderSpec], None]) ->
             credentials=provider.CREDENTIALS,
             facade=AlorClient,
             token_leeway=provider.TOKEN_LEEWAY,
-            emulator=_emulator,
+            # Imported only when a sandbox starts: production never loads emulator code.
+            emulator="integrations_alor.sandbox:AlorEmulator",
             recording=provider.RECORDING,
             demo=demo.run,
         )

@@ -3,7 +3,7 @@
 
 from __future__ import annotations
 
-from typing import Any, Callable, Mapping, Optional
+from typing import Callable, Mapping, Optional
 
 from integrations import errors, hookimpl
 from integrations.provider import CallContext, ProviderSpec
@@ -19,12 +19,6 @@ __all__ = ["RpcCall", "RpcOutcome", "TradingDeskClient"]
 __version__ = "0.1.0"
 
 
-def _emulator(**options: Any) -> Any:
-    # Imported lazily: production code never needs the emulator or werkzeug.
-    from .sandbox import TradingDeskEmulator
-
-    return TradingDeskEmulator(**options)
-
 
 @hookimpl
 def integrations_register_providers(register: Callable[[ProviderSpec], None]) -> None:
@@ -38,7 +32,8 @@ def integrations_register_providers(register: Callable[[ProviderSpec], None]) ->
             # A rejected refresh token is not the end: email and password can log in again.
             reauthenticate=True,
             token_leeway=provider.TOKEN_LEEWAY,
-            emulator=_emulator,
+            # Imported only when a sandbox starts: production never loads emulator code.
+            emulator="integrations_tradingdesk.sandbox:TradingDeskEmulator",
             recording=provider.RECORDING,
             demo=demo.run,
         )
