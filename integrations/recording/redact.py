@@ -24,8 +24,8 @@ __all__ = [
 ]
 
 PLACEHOLDER_PREFIX = "REDACTED"
-# base64url of "integrations-redacted-signature": recognisably not a signature.
-FAKE_SIGNATURE = base64.urlsafe_b64encode(b"integrations-redacted-signature").rstrip(b"=").decode()
+# base64url of "REDACTED": recognisably not a signature, and too short to pass for one.
+FAKE_SIGNATURE = base64.urlsafe_b64encode(b"REDACTED").rstrip(b"=").decode()
 _JWT = re.compile(r"^[A-Za-z0-9_-]{4,}\.[A-Za-z0-9_-]{4,}\.[A-Za-z0-9_-]*$")
 _JWT_ANYWHERE = re.compile(r"eyJ[A-Za-z0-9_-]{4,}\.eyJ[A-Za-z0-9_-]{4,}\.[A-Za-z0-9_-]+")
 
