@@ -63,3 +63,37 @@ def td_live(td_sandbox: Any, clock: ManualClock) -> Iterator[Any]:
     """A TradingDeskClient logged in (lazily) to the live sandbox with the default user's email and password."""
     with live_client("tradingdesk", td_sandbox, clock) as client:
         yield client
+
+
+def run_in_threads(fn: Any, threads: int = 16) -> Tuple[List[Any], List[BaseException]]:
+    """Start ``threads`` threads at once (a barrier) each running ``fn()``; return results and errors."""
+    import threading
+
+    barrier = threading.Barrier(threads)
+    lock = threading.Lock()
+    results: List[Any] = []
+    errors: List[BaseException] = []
+
+    def worker() -> None:
+        barrier.wait()
+        try:
+            result = fn()
+        except BaseException as exc:  # noqa: BLE001 - any failure is what the caller looks for
+            with lock:
+                errors.append(exc)
+        else:
+            with lock:
+                results.append(result)
+
+    workers = [threading.Thread(target=worker) for _ in range(threads)]
+    for t in workers:
+        t.start()
+    for t in workers:
+        t.join(timeout=30)
+    return results, errors
+
+
+@pytest.fixture
+def threaded() -> Any:
+    """``threaded(fn)``: run ``fn`` in 16 threads released together; returns (results, errors)."""
+    return run_in_threads

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import threading
 from typing import Any, List
 
 import pytest
@@ -16,33 +15,15 @@ def _connect(sb: Any, clock: ManualClock, **kwargs: Any) -> Any:
                                 ids=SequentialIds(), **kwargs)
 
 
-def test_sixteen_threads_cause_one_refresh_per_expiry(alor_sandbox, alor_live, clock):
-    errors: List[BaseException] = []
+def test_sixteen_threads_cause_one_refresh_per_expiry(alor_sandbox, alor_live, clock, threaded):
     books: List[Any] = []
-    lock = threading.Lock()
-
-    def worker(barrier: threading.Barrier) -> None:
-        barrier.wait()
-        try:
-            for _ in range(3):
-                book = alor_live.orderbook("MOEX", "SBER", depth=5)
-                with lock:
-                    books.append(book)
-        except BaseException as exc:  # noqa: BLE001 - any failure is what the test looks for
-            with lock:
-                errors.append(exc)
-
     expiries = 3
     for round_ in range(expiries + 1):
         if round_:
             clock.advance(1800)  # past exp: every token held so far is expired
-        barrier = threading.Barrier(16)
-        threads = [threading.Thread(target=worker, args=(barrier,)) for _ in range(16)]
-        for t in threads:
-            t.start()
-        for t in threads:
-            t.join(timeout=30)
+        results, errors = threaded(lambda: [alor_live.orderbook("MOEX", "SBER", depth=5) for _ in range(3)])
         assert not errors, errors
+        books += [book for batch in results for book in batch]
     assert len(books) == 16 * 3 * (expiries + 1)
     # The first round authenticates once; each expiry costs exactly one refresh.
     assert alor_sandbox.emulator.refresh_count == 1 + expiries

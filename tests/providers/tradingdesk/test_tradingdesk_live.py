@@ -9,7 +9,6 @@ Trading Desk does) and invalid members. Those spec vectors are fed to the codec 
 from __future__ import annotations
 
 import datetime as dt
-import threading
 from typing import Any, List
 
 import pytest
@@ -180,26 +179,11 @@ def test_a_wrong_base_url_is_a_protocol_error_not_a_crash(td_sandbox, clock):
         client.user_info()
 
 
-def test_sixteen_threads_share_one_login_and_one_refresh_per_expiry(td_sandbox, td_live, clock):
-    errors: List[BaseException] = []
-
-    def worker(barrier: threading.Barrier) -> None:
-        barrier.wait()
-        try:
-            for _ in range(3):
-                td_live.user_info()
-        except BaseException as exc:  # noqa: BLE001 - any failure is what the test looks for
-            errors.append(exc)
-
+def test_sixteen_threads_share_one_login_and_one_refresh_per_expiry(td_sandbox, td_live, clock, threaded):
     for round_ in range(3):
         if round_:
             clock.advance(7 * DAY)
-        barrier = threading.Barrier(16)
-        threads = [threading.Thread(target=worker, args=(barrier,)) for _ in range(16)]
-        for t in threads:
-            t.start()
-        for t in threads:
-            t.join(timeout=30)
+        _, errors = threaded(lambda: [td_live.user_info() for _ in range(3)])
         assert not errors, errors
     assert (td_sandbox.emulator.auth_count, td_sandbox.emulator.refresh_count) == (1, 2)
 
