@@ -110,7 +110,8 @@ def vcr_config(
         return request
 
     def before_record_response(response: Dict[str, Any]) -> Dict[str, Any]:
-        headers = {k: v for k, v in response.get("headers", {}).items()
+        # Sorted, so that a re-recording is byte-for-byte comparable whatever order a server used.
+        headers = {k: v for k, v in sorted(response.get("headers", {}).items(), key=lambda kv: kv[0].lower())
                    if k.lower() not in _DROPPED_RESPONSE_HEADERS}
         headers = redactor.headers(headers)
         content_type = " ".join(str(v) for k, v in headers.items() if k.lower() == "content-type")

@@ -14,10 +14,11 @@ from __future__ import annotations
 import os
 import re
 from pathlib import Path
-from typing import Any, Callable, ContextManager, Optional
+from typing import Any, Callable, ContextManager, List, Optional
 
 import pytest
 
+from .harness import read_recorded_at
 from .session import MODES, RecordedSession, recorded_session
 
 
@@ -35,6 +36,18 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         default=None,
         help="where cassettes live (default: INTEGRATIONS_CASSETTE_DIR or <rootdir>/cassettes).",
     )
+    group.addoption(
+        "--integrations-reference-dir",
+        default=None,
+        help="when recording, reuse the recording instant of the cassette at the same relative path "
+        "under this directory (used by 'integrations cassettes verify').",
+    )
+    group.addoption(
+        "--integrations-only",
+        action="store_true",
+        default=False,
+        help="run only the tests that use the integrations_session fixture.",
+    )
 
 
 def _mode(config: pytest.Config) -> str:
@@ -48,6 +61,16 @@ def _mode(config: pytest.Config) -> str:
 def _cassette_dir(config: pytest.Config) -> Path:
     given = config.getoption("--integrations-cassette-dir") or os.environ.get("INTEGRATIONS_CASSETTE_DIR")
     return Path(given) if given else Path(str(config.rootpath)) / "cassettes"
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: List[pytest.Item]) -> None:
+    if not config.getoption("--integrations-only"):
+        return
+    keep = [item for item in items if "integrations_session" in getattr(item, "fixturenames", ())]
+    dropped = [item for item in items if item not in keep]
+    if dropped:
+        config.hook.pytest_deselected(items=dropped)
+        items[:] = keep
 
 
 @pytest.fixture
@@ -68,16 +91,18 @@ def integrations_session(
     module = Path(str(request.node.path)).stem
     test = re.sub(r"[^A-Za-z0-9_.-]+", "_", request.node.name)
     base = _cassette_dir(request.config)
+    reference = request.config.getoption("--integrations-reference-dir")
 
     def factory(provider: str, name: Optional[str] = None, *, sandbox: Optional[dict[str, Any]] = None,
                 **connect_options: Any) -> ContextManager[RecordedSession]:
-        stem = f"{test}-{name}" if name else test
+        relative = Path(provider, module, f"{test}-{name}.yaml" if name else f"{test}.yaml")
         return recorded_session(
             provider,
-            base / provider / module / f"{stem}.yaml",
+            base / relative,
             mode=integrations_record_mode,
             sandbox_options=sandbox,
             connect_options=connect_options,
+            recorded_at=read_recorded_at(Path(reference) / relative) if reference else None,
         )
 
     return factory

@@ -98,12 +98,15 @@ def recorded_session(
     sandbox_options: Optional[Mapping[str, Any]] = None,
     connect_options: Optional[Mapping[str, Any]] = None,
     host: Optional[Host] = None,
+    recorded_at: Optional[float] = None,
 ) -> Iterator[RecordedSession]:
     """Record ``cassette`` against ``provider``'s sandbox, or replay it offline.
 
     Recording starts the sandbox with a :class:`ManualClock` frozen at the current second, shared by
     the sandbox and the client, and stores that instant in the cassette. Replay freezes the client's
-    clock at the stored instant, so a cassette replays the same way at any date.
+    clock at the stored instant, so a cassette replays the same way at any date. ``recorded_at``
+    sets the recording instant instead of the current second: re-recording a cassette at its own
+    instant against a deterministic sandbox reproduces it byte for byte (``cassettes verify``).
     """
     if mode not in MODES:
         raise ValueError(f"record mode must be one of {', '.join(MODES)}, not {mode!r}")
@@ -120,7 +123,7 @@ def recorded_session(
             raise ValueError(f"provider {provider!r} has no sandbox to record against")
         from .. import sandbox as sandbox_module
 
-        recorded_at = float(int(time.time()))
+        recorded_at = float(int(time.time())) if recorded_at is None else float(recorded_at)
         clock = ManualClock(recorded_at)
         sandbox = sandbox_module.start(provider, host=h, clock=clock, **dict(sandbox_options or {}))
         canonical = {local: spec.contours["test"][service] for service, local in sandbox.base_urls.items()}
