@@ -1,4 +1,5 @@
-"""The ``integrations`` command: ``providers``, ``demo``, ``sandbox`` and ``cassettes check``."""
+"""The ``integrations`` command: ``providers``, ``demo``, ``sandbox``, ``cassettes check`` and
+``cassettes verify``."""
 
 from __future__ import annotations
 
@@ -94,6 +95,18 @@ def _cassettes_check(paths: Sequence[str], secrets: Sequence[str], secret_envs: 
     return 1 if findings else 0
 
 
+def _cassettes_verify(cassette_dir: str, keep: Optional[str], pytest_args: Sequence[str],
+                      write: Callable[[str], None]) -> int:
+    from pathlib import Path
+
+    from .recording.verify import verify
+
+    args = list(pytest_args)
+    if args[:1] == ["--"]:
+        args = args[1:]
+    return verify(Path(cassette_dir), args, keep=Path(keep) if keep else None, write=write)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="integrations", description=__doc__)
     parser.add_argument("--version", action="version", version=f"integrations {__version__}")
@@ -113,6 +126,17 @@ def build_parser() -> argparse.ArgumentParser:
     check.add_argument("--secret-env", action="append", default=[], metavar="NAME",
                        help="an environment variable whose value (one per line) must not appear; "
                             "INTEGRATIONS_CASSETTE_SECRETS is always read")
+    verify = csub.add_parser(
+        "verify",
+        help="re-record every cassette against the sandbox into a temporary directory and compare it "
+             "with the committed one; exit 1 on a difference",
+    )
+    verify.add_argument("--cassette-dir", default="cassettes",
+                        help="the committed cassettes (default: cassettes)")
+    verify.add_argument("--keep", metavar="DIR", default=None,
+                        help="re-record into DIR and keep it (default: a temporary directory, removed)")
+    verify.add_argument("pytest_args", nargs="*", metavar="-- PYTEST_ARGS",
+                        help="arguments for pytest, after -- (default: pytest's own configuration)")
     return parser
 
 
@@ -128,6 +152,8 @@ def main(argv: Optional[List[str]] = None, *, host: Optional[Host] = None) -> in
             return _providers(h, write)
         if args.command == "demo":
             return _demo(h, args.provider, write)
+        if args.command == "cassettes" and args.cassettes_command == "verify":
+            return _cassettes_verify(args.cassette_dir, args.keep, args.pytest_args, write)
         if args.command == "cassettes":
             return _cassettes_check(args.paths, args.secret, args.secret_env, write)
         return _sandbox(h, args.provider, args.port, args.seconds, write)

@@ -9,11 +9,14 @@ from .matchers import JsonRpcMatcher, ProtocolMatcher, RestMatcher
 from .redact import Redactor, is_jwt, is_placeholder
 from .rules import RecordingRules
 from .session import MODES, NetworkBlocked, RecordedSession, network_blocked, recorded_session
+from .verify import Difference, compare_dirs, verify
 
 __all__ = [
     "MODES",
     "CassetteFormat",
+    "Difference",
     "IndexedCassette",
+    "compare_dirs",
     "JsonRpcMatcher",
     "NetworkBlocked",
     "RecordedSession",
@@ -30,4 +33,5 @@ __all__ = [
     "ProtocolMatcher",
     "use_cassette",
     "vcr_config",
+    "verify",
 ]
