@@ -4,6 +4,8 @@
 from __future__ import annotations
 
 import logging
+import os
+import re
 from typing import TYPE_CHECKING, Any, Callable, FrozenSet, Mapping, Optional, Tuple, Union
 
 import attrs
@@ -92,6 +94,23 @@ class ProviderSpec:
         raise ConfigurationError(
             f"provider {self.name!r} needs credentials {shapes}; got fields {sorted(given) or 'none'}"
         )
+
+    def credential_variable(self, field: str) -> str:
+        """The environment variable that holds a credential field: ``INTEGRATIONS_ALOR_REFRESH_TOKEN``."""
+        parts = ("integrations", self.name, field)
+        return "_".join(re.sub(r"[^A-Za-z0-9]+", "_", part).upper() for part in parts)
+
+    def credentials_from_env(self, environ: Optional[Mapping[str, str]] = None) -> dict[str, str]:
+        """The first accepted credential shape whose variables are all set (see
+        :meth:`credential_variable`). Raises :class:`ConfigurationError` naming the variables."""
+        env = os.environ if environ is None else environ
+        for shape in self.credentials:
+            values = {field: env.get(self.credential_variable(field), "") for field in shape}
+            if all(values.values()):
+                return self.check_credentials(values)
+        wanted = " or ".join(" and ".join(sorted(self.credential_variable(f) for f in shape))
+                             for shape in self.credentials)
+        raise ConfigurationError(f"provider {self.name!r}: set {wanted} in the environment")
 
 
 @attrs.frozen

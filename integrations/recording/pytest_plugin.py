@@ -6,7 +6,17 @@
 
 Cassettes go to ``<cassette dir>/<provider>/<test module>/<test name>[-<name>].yaml``. The mode comes
 from ``--integrations-record-mode`` or ``INTEGRATIONS_RECORD_MODE``: ``none`` (default, replay
-offline), ``once`` (record missing cassettes against the sandbox) or ``rewrite`` (record all anew).
+offline), ``once`` (record missing cassettes) or ``rewrite`` (record all anew). Recordings go to
+the provider's sandbox, or with ``--integrations-record-against=contour`` (or
+``INTEGRATIONS_RECORD_AGAINST=contour``) to its real test contour, with credentials from
+``INTEGRATIONS_<PROVIDER>_<FIELD>`` environment variables.
+
+With pytest-recording, return :func:`~integrations.recording.vcr_config` from its ``vcr_config``
+fixture; this plugin registers the ``integrations`` matcher on pytest-recording's ``VCR``:
+
+    @pytest.fixture(scope="module")
+    def vcr_config():
+        return integrations.recording.vcr_config("alor")
 """
 
 from __future__ import annotations
@@ -14,12 +24,13 @@ from __future__ import annotations
 import os
 import re
 from pathlib import Path
-from typing import Any, Callable, ContextManager, List, Optional
+from typing import Any, Callable, ContextManager, List, Optional, Tuple
 
 import pytest
 
-from .harness import read_recorded_at
-from .session import MODES, RecordedSession, recorded_session
+from ..host import default_host
+from .harness import read_recorded_at, register
+from .session import MODES, TARGETS, RecordedSession, recorded_session
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -37,6 +48,14 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         help="where cassettes live (default: INTEGRATIONS_CASSETTE_DIR or <rootdir>/cassettes).",
     )
     group.addoption(
+        "--integrations-record-against",
+        choices=TARGETS,
+        default=None,
+        help="sandbox (default): record against the provider's sandbox on 127.0.0.1; contour: against "
+        "the provider's real test contour, with credentials from INTEGRATIONS_<PROVIDER>_<FIELD> "
+        "variables (or INTEGRATIONS_RECORD_AGAINST).",
+    )
+    group.addoption(
         "--integrations-reference-dir",
         default=None,
         help="when recording, reuse the recording instant of the cassette at the same relative path "
@@ -50,12 +69,26 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     )
 
 
+@pytest.hookimpl(optionalhook=True)
+def pytest_recording_configure(config: pytest.Config, vcr: Any) -> None:
+    """pytest-recording: register the ``integrations`` matcher for every installed provider."""
+    register(vcr, *default_host().providers())
+
+
+def _choice(config: pytest.Config, option: str, variable: str, choices: Tuple[str, ...]) -> str:
+    """A command-line option, else its environment variable, else the first choice."""
+    value = config.getoption(option) or os.environ.get(variable, choices[0])
+    if value not in choices:
+        raise pytest.UsageError(f"{variable} must be one of {', '.join(choices)}, not {value!r}")
+    return str(value)
+
+
 def _mode(config: pytest.Config) -> str:
-    option = config.getoption("--integrations-record-mode")
-    mode = option or os.environ.get("INTEGRATIONS_RECORD_MODE", "none")
-    if mode not in MODES:
-        raise pytest.UsageError(f"INTEGRATIONS_RECORD_MODE must be one of {', '.join(MODES)}, not {mode!r}")
-    return str(mode)
+    return _choice(config, "--integrations-record-mode", "INTEGRATIONS_RECORD_MODE", MODES)
+
+
+def _target(config: pytest.Config) -> str:
+    return _choice(config, "--integrations-record-against", "INTEGRATIONS_RECORD_AGAINST", TARGETS)
 
 
 def _cassette_dir(config: pytest.Config) -> Path:
@@ -100,6 +133,7 @@ def integrations_session(
             provider,
             base / relative,
             mode=integrations_record_mode,
+            against=_target(request.config),
             sandbox_options=sandbox,
             connect_options=connect_options,
             recorded_at=read_recorded_at(Path(reference) / relative) if reference else None,

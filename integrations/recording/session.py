@@ -19,7 +19,7 @@ from .harness import CassetteFormat, make_vcr, read_recorded_at, use_cassette
 from .redact import PLACEHOLDER_PREFIX, RedactingLogFilter, Redactor
 from .rules import RecordingRules
 
-__all__ = ["MODES", "NetworkBlocked", "RecordedSession", "network_blocked", "recorded_session"]
+__all__ = ["MODES", "NetworkBlocked", "RecordedSession", "TARGETS", "network_blocked", "recorded_session"]
 
 # none: replay only; once: record cassettes that do not exist yet; rewrite: record every cassette anew.
 MODES = ("none", "once", "rewrite")
@@ -89,51 +89,73 @@ def placeholder_credentials(spec_credentials: Any) -> Dict[str, str]:
     return {name: f"{PLACEHOLDER_PREFIX}-{name}" for name in shape}
 
 
+# What a recording talks to: the provider's sandbox, or the contour itself (its real test servers).
+TARGETS = ("sandbox", "contour")
+
+
 @contextlib.contextmanager
 def recorded_session(
     provider: str,
     cassette: Path,
     *,
     mode: str = "none",
+    against: str = "sandbox",
     sandbox_options: Optional[Mapping[str, Any]] = None,
     connect_options: Optional[Mapping[str, Any]] = None,
     host: Optional[Host] = None,
     recorded_at: Optional[float] = None,
+    environ: Optional[Mapping[str, str]] = None,
 ) -> Iterator[RecordedSession]:
-    """Record ``cassette`` against ``provider``'s sandbox, or replay it offline.
+    """Record ``cassette`` against ``provider``'s sandbox or its contour, or replay it offline.
 
-    Recording starts the sandbox with a :class:`ManualClock` frozen at the current second, shared by
-    the sandbox and the client, and stores that instant in the cassette. Replay freezes the client's
-    clock at the stored instant, so a cassette replays the same way at any date. ``recorded_at``
-    sets the recording instant instead of the current second: re-recording a cassette at its own
-    instant against a deterministic sandbox reproduces it byte for byte (``cassettes verify``).
+    Recording against the **sandbox** starts it with a :class:`ManualClock` frozen at the current
+    second, shared by the sandbox and the client; the sandbox's loopback URLs are rewritten to the
+    contour's canonical ones. Recording against the **contour** (``connect_options["contour"]``,
+    default the provider's test contour) uses credentials from the environment
+    (``INTEGRATIONS_<PROVIDER>_<FIELD>``, see :meth:`ProviderSpec.credentials_from_env`); their values
+    are redacted wherever they appear. Either way the client's clock is frozen at the recording
+    instant, which is stored in the cassette; replay freezes the clock at the same instant, so the
+    client decides the same way and a cassette replays the same at any date.
+
+    ``recorded_at`` sets the recording instant instead of the current second: re-recording a
+    cassette at its own instant against a deterministic sandbox reproduces it (``cassettes verify``).
     """
     if mode not in MODES:
         raise ValueError(f"record mode must be one of {', '.join(MODES)}, not {mode!r}")
+    if against not in TARGETS:
+        raise ValueError(f"record target must be one of {', '.join(TARGETS)}, not {against!r}")
     h = host or default_host()
     spec = h.provider(provider)
     cassette = Path(cassette)
+    extra = dict(connect_options or {})
+    contour = str(extra.get("contour") or spec.default_contour)
     if mode == "rewrite" and cassette.exists():
         cassette.unlink()
     recording = mode != "none" and not cassette.exists()
     ids = SequentialIds()
-    extra = dict(connect_options or {})
+    redactor = Redactor([spec.recording or RecordingRules()])
+    sandbox = None
     if recording:
-        if spec.emulator is None:
-            raise ValueError(f"provider {provider!r} has no sandbox to record against")
-        from .. import sandbox as sandbox_module
-
         recorded_at = float(int(time.time())) if recorded_at is None else float(recorded_at)
         clock = ManualClock(recorded_at)
-        sandbox = sandbox_module.start(provider, host=h, clock=clock, **dict(sandbox_options or {}))
-        canonical = {local: spec.contours["test"][service] for service, local in sandbox.base_urls.items()}
-        redactor = Redactor([spec.recording or RecordingRules()])
-        for name, value in sandbox.credentials.items():
+        if against == "sandbox":
+            if spec.emulator is None:
+                raise ValueError(f"provider {provider!r} has no sandbox to record against")
+            from .. import sandbox as sandbox_module
+
+            sandbox = sandbox_module.start(provider, host=h, clock=clock, **dict(sandbox_options or {}))
+            local_urls: Mapping[str, str] = sandbox.base_urls
+            credentials = sandbox.credentials
+            extra["base_urls"] = sandbox.base_urls
+        else:
+            credentials = spec.credentials_from_env(environ)
+            local_urls = extra.get("base_urls") or {}
+        canonical_urls = spec.base_urls(contour)
+        canonical = {url: canonical_urls[service] for service, url in local_urls.items()}
+        for name, value in credentials.items():
             redactor.add_secret(value, name)
         v = make_vcr(provider, record_mode="once", canonical_urls=canonical, redactor=redactor,
                      cassette_format=CassetteFormat(recorded_at), host=h)
-        args: Dict[str, Any] = {"base_urls": sandbox.base_urls, "credentials": sandbox.credentials,
-                                "clock": clock, "ids": ids, "host": h, **extra}
         blocker: Any = contextlib.nullcontext()
     else:
         stored = read_recorded_at(cassette)
@@ -143,12 +165,11 @@ def recorded_session(
                 "(or INTEGRATIONS_RECORD_MODE=once)"
             )
         clock = ManualClock(stored)
-        sandbox = None
         v = make_vcr(provider, record_mode="none", cassette_format=CassetteFormat(stored), host=h)
-        args = {"credentials": placeholder_credentials(spec.credentials), "clock": clock, "ids": ids,
-                "host": h, **extra}
-        redactor = Redactor([spec.recording or RecordingRules()])
+        credentials = placeholder_credentials(spec.credentials)
+        extra.pop("base_urls", None)  # replay talks to the canonical hosts the cassette holds
         blocker = network_blocked()
+    args: Dict[str, Any] = {**extra, "credentials": credentials, "clock": clock, "ids": ids, "host": h}
     client = connect(provider, **args)
     cassette.parent.mkdir(parents=True, exist_ok=True)
     try:
