@@ -129,53 +129,61 @@ def recorded_session(
     cassette = Path(cassette)
     extra = dict(connect_options or {})
     contour = str(extra.get("contour") or spec.default_contour)
-    if mode == "rewrite" and cassette.exists():
-        cassette.unlink()
-    recording = mode != "none" and not cassette.exists()
+    recording = mode == "rewrite" or (mode == "once" and not cassette.exists())
+    # Rewriting replaces the cassette only when the new recording is complete: a failed one loses nothing.
+    previous = cassette.read_bytes() if recording and cassette.exists() else None
     ids = SequentialIds()
     redactor = Redactor([spec.recording or RecordingRules()])
-    sandbox = None
-    if recording:
-        recorded_at = float(int(time.time())) if recorded_at is None else float(recorded_at)
-        clock = ManualClock(recorded_at)
-        if against == "sandbox":
-            if spec.emulator is None:
-                raise ValueError(f"provider {provider!r} has no sandbox to record against")
-            from .. import sandbox as sandbox_module
-
-            sandbox = sandbox_module.start(provider, host=h, clock=clock, **dict(sandbox_options or {}))
-            local_urls: Mapping[str, str] = sandbox.base_urls
-            credentials = sandbox.credentials
-            extra["base_urls"] = sandbox.base_urls
-        else:
-            credentials = spec.credentials_from_env(environ)
-            local_urls = extra.get("base_urls") or {}
-        canonical_urls = spec.base_urls(contour)
-        canonical = {url: canonical_urls[service] for service, url in local_urls.items()}
-        for name, value in credentials.items():
-            redactor.add_secret(value, name)
-        v = make_vcr(provider, record_mode="once", canonical_urls=canonical, redactor=redactor,
-                     cassette_format=CassetteFormat(recorded_at), host=h)
-        blocker: Any = contextlib.nullcontext()
-    else:
-        stored = read_recorded_at(cassette)
-        if stored is None:
-            raise FileNotFoundError(
-                f"no cassette at {cassette}; record it with --integrations-record-mode=once "
-                "(or INTEGRATIONS_RECORD_MODE=once)"
-            )
-        clock = ManualClock(stored)
-        v = make_vcr(provider, record_mode="none", cassette_format=CassetteFormat(stored), host=h)
-        credentials = placeholder_credentials(spec.credentials)
-        extra.pop("base_urls", None)  # replay talks to the canonical hosts the cassette holds
-        blocker = network_blocked()
-    args: Dict[str, Any] = {**extra, "credentials": credentials, "clock": clock, "ids": ids, "host": h}
-    client = connect(provider, **args)
-    cassette.parent.mkdir(parents=True, exist_ok=True)
+    sandbox: Any = None
+    client: Any = None
     try:
+        if recording:
+            recorded_at = float(int(time.time())) if recorded_at is None else float(recorded_at)
+            clock = ManualClock(recorded_at)
+            if against == "sandbox":
+                if spec.emulator is None:
+                    raise ValueError(f"provider {provider!r} has no sandbox to record against")
+                from .. import sandbox as sandbox_module
+
+                sandbox = sandbox_module.start(provider, host=h, clock=clock, **dict(sandbox_options or {}))
+                local_urls: Mapping[str, str] = sandbox.base_urls
+                credentials = sandbox.credentials
+                extra["base_urls"] = sandbox.base_urls
+            else:
+                credentials = spec.credentials_from_env(environ)
+                local_urls = extra.get("base_urls") or {}
+            canonical_urls = spec.base_urls(contour)
+            canonical = {url: canonical_urls[service] for service, url in local_urls.items()}
+            for name, value in credentials.items():
+                redactor.add_secret(value, name)
+            v = make_vcr(provider, record_mode="once", canonical_urls=canonical, redactor=redactor,
+                         cassette_format=CassetteFormat(recorded_at), host=h)
+            blocker: Any = contextlib.nullcontext()
+        else:
+            stored = read_recorded_at(cassette)
+            if stored is None:
+                raise FileNotFoundError(
+                    f"no cassette at {cassette}; record it with --integrations-record-mode=once "
+                    "(or INTEGRATIONS_RECORD_MODE=once)"
+                )
+            clock = ManualClock(stored)
+            v = make_vcr(provider, record_mode="none", cassette_format=CassetteFormat(stored), host=h)
+            credentials = placeholder_credentials(spec.credentials)
+            extra.pop("base_urls", None)  # replay talks to the canonical hosts the cassette holds
+            blocker = network_blocked()
+        args: Dict[str, Any] = {**extra, "credentials": credentials, "clock": clock, "ids": ids, "host": h}
+        client = connect(provider, **args)
+        cassette.parent.mkdir(parents=True, exist_ok=True)
+        if previous is not None:
+            cassette.unlink()
         with blocker, redacted_logs(redactor), use_cassette(v, cassette):
             yield RecordedSession(provider, client, clock, cassette, recording, sandbox, args)
+    except BaseException:
+        if previous is not None and not cassette.exists():
+            cassette.write_bytes(previous)
+        raise
     finally:
-        client.close()
+        if client is not None:
+            client.close()
         if sandbox is not None:
             sandbox.stop()

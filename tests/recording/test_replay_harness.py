@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 from vcr.errors import CannotOverwriteExistingCassetteException
 
+from integrations import ConfigurationError
 from integrations.recording import NetworkBlocked, network_blocked, read_recorded_at, recorded_session
 
 CASSETTES = Path(__file__).resolve().parents[2] / "cassettes"
@@ -49,3 +50,43 @@ def test_missing_cassette_says_how_to_record(tmp_path):
     with pytest.raises(FileNotFoundError, match="integrations-record-mode=once"), \
             recorded_session("alor", tmp_path / "missing.yaml"):
         pass
+
+
+def test_a_failed_rewrite_keeps_the_old_cassette(tmp_path):
+    cassette = tmp_path / "book.yaml"
+    cassette.write_bytes(BOOK.read_bytes())
+
+    def failing_test() -> None:
+        with recorded_session("alor", cassette, mode="rewrite") as s:
+            assert s.recording
+            s.client.orderbook("MOEX", "SBER", depth=1)
+            raise RuntimeError("the test failed")
+
+    with pytest.raises(RuntimeError, match="the test failed"):
+        failing_test()
+
+    assert cassette.read_bytes() == BOOK.read_bytes()
+
+
+def test_a_rewrite_that_cannot_start_keeps_the_old_cassette(tmp_path, monkeypatch):
+    cassette = tmp_path / "book.yaml"
+    cassette.write_bytes(BOOK.read_bytes())
+    monkeypatch.delenv("INTEGRATIONS_ALOR_REFRESH_TOKEN", raising=False)
+
+    with pytest.raises(ConfigurationError, match="INTEGRATIONS_ALOR_REFRESH_TOKEN"), recorded_session(
+        "alor", cassette, mode="rewrite", against="contour"
+    ):
+        pass  # pragma: no cover
+
+    assert cassette.read_bytes() == BOOK.read_bytes()
+
+
+def test_a_completed_rewrite_replaces_the_cassette(tmp_path):
+    cassette = tmp_path / "book.yaml"
+    cassette.write_bytes(BOOK.read_bytes())
+
+    with recorded_session("alor", cassette, mode="rewrite") as s:
+        s.client.orderbook("MOEX", "GAZP", depth=1)
+
+    text = cassette.read_text(encoding="utf-8")
+    assert "/orderbooks/MOEX/GAZP" in text and "/orderbooks/MOEX/SBER" not in text
