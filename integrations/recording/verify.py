@@ -197,7 +197,7 @@ def compare_dirs(committed: Path, rerecorded: Path, *, partial: bool = False) ->
 
 
 # The re-recording sets mode and directory itself.
-_MODE_VARIABLES = ("INTEGRATIONS_RECORD_MODE", "INTEGRATIONS_CASSETTE_DIR")
+_MODE_VARIABLES = ("INTEGRATIONS_RECORD_MODE", "INTEGRATIONS_RECORD_AGAINST", "INTEGRATIONS_CASSETTE_DIR")
 
 
 def rerecord(
@@ -208,7 +208,7 @@ def rerecord(
     env = {k: v for k, v in os.environ.items() if k not in _MODE_VARIABLES}
     command = [
         sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "--integrations-only",
-        "--integrations-record-mode=rewrite",
+        "--integrations-record-mode=rewrite", "--integrations-record-against=sandbox",
         f"--integrations-cassette-dir={Path(into).resolve()}",
         f"--integrations-reference-dir={Path(reference).resolve()}",
         *pytest_args,
@@ -235,10 +235,11 @@ def verify(
     if not committed.is_dir():
         write(f"no cassette directory at {committed}")
         return 2
+    if keep and Path(keep).exists() and any(Path(keep).iterdir()):
+        write(f"--keep {keep}: the directory is not empty; give a new or empty one")
+        return 2
     into = Path(keep) if keep else Path(tempfile.mkdtemp(prefix="integrations-rerecord-"))
     try:
-        if keep and into.exists():
-            shutil.rmtree(into)
         result = rerecord(committed, into, pytest_args, cwd)
         if result.returncode == 5:
             write("no test uses the integrations_session fixture; nothing to re-record")

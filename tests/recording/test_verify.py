@@ -140,3 +140,12 @@ def test_verify_reports_a_test_that_no_longer_passes_against_the_sandbox(tmp_pat
 def test_verify_without_a_cassette_directory_is_a_usage_error(tmp_path, capsys):
     assert main(["cassettes", "verify", "--cassette-dir", str(tmp_path / "nowhere")]) == 2
     assert "no cassette directory" in capsys.readouterr().out
+
+
+def test_keep_never_overwrites_a_directory_with_files(copy, capsys):
+    before = sorted(p.relative_to(copy) for p in copy.rglob("*"))
+
+    assert main(["cassettes", "verify", "--cassette-dir", str(CASSETTES), "--keep", str(copy)]) == 2
+
+    assert "not empty" in capsys.readouterr().out
+    assert sorted(p.relative_to(copy) for p in copy.rglob("*")) == before
