@@ -7,6 +7,7 @@ import argparse
 import os
 import sys
 import time
+from pathlib import Path
 from typing import Callable, List, Optional, Sequence
 
 from . import __version__, sandbox
@@ -76,8 +77,6 @@ def _sandbox(host: Host, name: str, port: int, seconds: Optional[float], write: 
 
 def _cassettes_check(paths: Sequence[str], secrets: Sequence[str], secret_envs: Sequence[str],
                      write: Callable[[str], None]) -> int:
-    from pathlib import Path
-
     from .recording.lint import check_paths
 
     values = list(secrets)
@@ -97,8 +96,6 @@ def _cassettes_check(paths: Sequence[str], secrets: Sequence[str], secret_envs: 
 
 def _cassettes_verify(cassette_dir: str, keep: Optional[str], pytest_args: Sequence[str],
                       write: Callable[[str], None]) -> int:
-    from pathlib import Path
-
     from .recording.verify import verify
 
     args = list(pytest_args)

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import time
 from pathlib import Path
-from typing import Any, Dict, Iterable, Mapping, Optional, Sequence, Tuple
+from typing import Any, Dict, Iterable, List, Mapping, Optional, Sequence, Tuple
 from urllib.parse import urlsplit
 
 import vcr
@@ -23,7 +23,8 @@ from .redact import Redactor
 from .rules import RecordingRules
 
 __all__ = [
-    "CassetteFormat", "MATCHER_NAME", "SERIALIZER_NAME", "make_vcr", "read_recorded_at", "register",
+    "CASSETTE_SUFFIXES", "CassetteFormat", "MATCHER_NAME", "SERIALIZER_NAME", "cassette_files",
+    "load_cassette_file", "make_vcr", "read_recorded_at", "register",
     "use_cassette", "vcr_config",
 ]
 
@@ -51,12 +52,32 @@ class CassetteFormat:
         return {"interactions": data.get("interactions", []), "version": data.get("version", 1)}
 
 
+CASSETTE_SUFFIXES = (".yaml", ".yml")
+
+
+def cassette_files(root: str | Path) -> List[Path]:
+    """``root`` itself if it is a file, else every cassette file under it, sorted."""
+    root = Path(root)
+    if root.is_file():
+        return [root]
+    if not root.is_dir():
+        return []
+    return sorted(p for p in root.rglob("*") if p.suffix in CASSETTE_SUFFIXES and p.is_file())
+
+
+def load_cassette_file(path: str | Path) -> Dict[str, Any]:
+    """A cassette file's YAML as a mapping (empty if it holds none). Raises ``OSError`` and
+    ``yaml.YAMLError``."""
+    data = yaml.safe_load(Path(path).read_text(encoding="utf-8")) or {}
+    return data if isinstance(data, dict) else {}
+
+
 def read_recorded_at(path: str | Path) -> Optional[float]:
     """The ``recorded_at`` of a cassette file, or ``None`` if the file is missing or has none."""
     p = Path(path)
     if not p.exists():
         return None
-    value = (yaml.safe_load(p.read_text(encoding="utf-8")) or {}).get("recorded_at")
+    value = load_cassette_file(p).get("recorded_at")
     return float(value) if value is not None else None
 
 

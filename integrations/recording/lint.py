@@ -16,6 +16,7 @@ from typing import Any, Iterable, Iterator, List, Sequence, Tuple
 import attrs
 import yaml
 
+from .harness import cassette_files, load_cassette_file
 from .redact import FAKE_SIGNATURE, is_placeholder
 
 __all__ = ["Finding", "check_cassette", "check_paths"]
@@ -89,7 +90,7 @@ def _text(value: Any) -> str:
 def check_cassette(path: Path, secrets: Sequence[str] = ()) -> List[Finding]:
     """Every finding in one cassette file (an unreadable file is a finding too)."""
     try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+        data = load_cassette_file(path)
     except (OSError, yaml.YAMLError) as exc:
         return [Finding(str(path), -1, "file", f"cannot be read as a cassette: {type(exc).__name__}")]
     findings: List[Finding] = []
@@ -111,9 +112,6 @@ def check_paths(paths: Iterable[Path], secrets: Sequence[str] = ()) -> List[Find
     """Findings in every ``*.yaml``/``*.yml`` cassette under ``paths`` (files or directories)."""
     findings: List[Finding] = []
     for root in paths:
-        files = [root] if root.is_file() else sorted(
-            p for p in root.rglob("*") if p.suffix in (".yaml", ".yml") and p.is_file()
-        )
-        for file in files:
+        for file in cassette_files(root):
             findings.extend(check_cassette(file, secrets))
     return findings

@@ -99,8 +99,10 @@ def _cassette_dir(config: pytest.Config) -> Path:
 def pytest_collection_modifyitems(config: pytest.Config, items: List[pytest.Item]) -> None:
     if not config.getoption("--integrations-only"):
         return
-    keep = [item for item in items if "integrations_session" in getattr(item, "fixturenames", ())]
-    dropped = [item for item in items if item not in keep]
+    keep: List[pytest.Item] = []
+    dropped: List[pytest.Item] = []
+    for item in items:
+        (keep if "integrations_session" in getattr(item, "fixturenames", ()) else dropped).append(item)
     if dropped:
         config.hook.pytest_deselected(items=dropped)
         items[:] = keep

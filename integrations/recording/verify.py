@@ -24,7 +24,8 @@ from typing import Any, Callable, Dict, Iterator, List, Optional, Sequence, Tupl
 from urllib.parse import parse_qs, urlsplit
 
 import attrs
-import yaml
+
+from .harness import cassette_files, load_cassette_file
 
 __all__ = ["Difference", "compare_cassette", "compare_dirs", "rerecord", "verify"]
 
@@ -147,15 +148,10 @@ def _diff(a: Any, b: Any, path: str) -> Iterator[Tuple[str, Any, Any]]:
         yield path, a, b
 
 
-def _load(path: Path) -> Dict[str, Any]:
-    data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
-    return data if isinstance(data, dict) else {}
-
-
 def compare_cassette(committed: Path, rerecorded: Path, name: Optional[str] = None) -> List[Difference]:
     """Every structural difference between two cassette files (empty: they match)."""
     name = name or committed.name
-    a, b = _load(committed), _load(rerecorded)
+    a, b = load_cassette_file(committed), load_cassette_file(rerecorded)
     found: List[Difference] = []
     for key in ("recorded_at", "version"):
         if not _same(a.get(key), b.get(key)):
@@ -173,7 +169,7 @@ def compare_cassette(committed: Path, rerecorded: Path, name: Optional[str] = No
 def _cassettes(root: Path) -> Dict[str, Path]:
     if not root.is_dir():
         return {}
-    return {p.relative_to(root).as_posix(): p for p in sorted(root.rglob("*.yaml")) if p.is_file()}
+    return {p.relative_to(root).as_posix(): p for p in cassette_files(root)}
 
 
 def compare_dirs(committed: Path, rerecorded: Path, *, partial: bool = False) -> List[Difference]:
