@@ -16,10 +16,35 @@ from .transport import Transport
 
 if TYPE_CHECKING:
     from .client import Client
-    from .recording.rules import RecordingRules
     from .sandbox.emulator import EmulatorFactory
 
-__all__ = ["CallContext", "ProviderSpec"]
+__all__ = ["CallContext", "ProviderSpec", "RecordingRules"]
+
+
+def _lower(values: Tuple[str, ...]) -> Tuple[str, ...]:
+    return tuple(v.lower() for v in values)
+
+
+@attrs.frozen
+class RecordingRules:
+    """A provider's redaction table and matcher for cassettes: plain data, read by the recording
+    harness only when it runs (the runtime never imports the harness).
+
+    - ``secret_headers``, ``secret_query`` and ``secret_fields`` name headers, query parameters and
+      form or JSON keys (at any depth) whose values are secret. Names are case-insensitive.
+    - ``jwt_claims_kept`` lists the JWT claims a faked JWT keeps (the others become placeholders).
+    - ``matcher`` is ``"rest"`` (method, path, sorted query and JSON body without secrets or request
+      ids) or ``"jsonrpc"`` (the RPC method and params, ignoring ``id``).
+    - ``request_id_fields`` name query parameters and JSON keys that carry a request id: never
+      compared when matching.
+    """
+
+    secret_headers: Tuple[str, ...] = attrs.field(default=("authorization",), converter=_lower)
+    secret_query: Tuple[str, ...] = attrs.field(default=(), converter=_lower)
+    secret_fields: Tuple[str, ...] = attrs.field(default=(), converter=_lower)
+    jwt_claims_kept: Tuple[str, ...] = ("exp", "iat", "nbf")
+    matcher: str = attrs.field(default="rest", validator=attrs.validators.in_(("rest", "jsonrpc")))
+    request_id_fields: Tuple[str, ...] = attrs.field(default=(), converter=_lower)
 
 
 def _frozen_contours(value: Mapping[str, Mapping[str, str]]) -> Mapping[str, Mapping[str, str]]:

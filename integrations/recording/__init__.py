@@ -7,7 +7,7 @@ from .cassette import IndexedCassette
 from .harness import CassetteFormat, make_vcr, read_recorded_at, register, use_cassette, vcr_config
 from .matchers import JsonRpcMatcher, ProtocolMatcher, RestMatcher
 from .redact import Redactor, is_jwt, is_placeholder
-from .rules import RecordingRules
+from ..provider import RecordingRules
 from .session import MODES, NetworkBlocked, RecordedSession, network_blocked, recorded_session
 from .verify import Difference, compare_dirs, verify
 

@@ -20,7 +20,7 @@ from ..provider import ProviderSpec
 from .cassette import IndexedCassette
 from .matchers import HostDispatchMatcher, matcher_for
 from .redact import Redactor
-from .rules import RecordingRules
+from ..provider import RecordingRules
 
 __all__ = [
     "CASSETTE_SUFFIXES", "CassetteFormat", "MATCHER_NAME", "SERIALIZER_NAME", "cassette_files",

@@ -13,7 +13,7 @@ import json
 from typing import Any, Dict, FrozenSet, Hashable, List, Mapping, Tuple
 from urllib.parse import parse_qsl, urlsplit
 
-from .rules import RecordingRules
+from ..provider import RecordingRules
 
 __all__ = ["HostDispatchMatcher", "JsonRpcMatcher", "Key", "ProtocolMatcher", "RestMatcher", "matcher_for"]
 

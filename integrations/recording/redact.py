@@ -17,7 +17,7 @@ import threading
 from typing import Any, Dict, Iterable, List, Mapping, Optional, Sequence, Tuple
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
-from .rules import RecordingRules
+from ..provider import RecordingRules
 
 __all__ = [
     "FAKE_SIGNATURE", "PLACEHOLDER_PREFIX", "RedactingLogFilter", "Redactor", "is_jwt", "is_placeholder",

@@ -17,7 +17,7 @@ from ..host import Host, default_host
 from ..runtime import ManualClock, SequentialIds
 from .harness import CassetteFormat, make_vcr, read_recorded_at, use_cassette
 from .redact import PLACEHOLDER_PREFIX, RedactingLogFilter, Redactor
-from .rules import RecordingRules
+from ..provider import RecordingRules
 
 __all__ = ["MODES", "NetworkBlocked", "RecordedSession", "TARGETS", "network_blocked", "recorded_session"]
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from integrations.recording.rules import RecordingRules
+from integrations.provider import RecordingRules
 
 NAME = "alor"
 
@@ -25,5 +25,4 @@ RECORDING = RecordingRules(
     # Portfolios and agreements are what the client reads from the JWT; they grant nothing alone.
     jwt_claims_kept=("exp", "iat", "nbf", "ent", "scope", "portfolios", "agreements"),
     matcher="rest",
-    request_id_headers=("X-REQID", "X-ALOR-REQID"),
 )

@@ -6,7 +6,7 @@ here follow that document's "client rule" column.
 
 from __future__ import annotations
 
-from integrations.recording.rules import RecordingRules
+from integrations.provider import RecordingRules
 
 from .jsonrpc import STANDARD_CODES, AuthErrorRule
 
