@@ -3,11 +3,11 @@ and a replay clock frozen at the recording instant."""
 
 from __future__ import annotations
 
+from ..provider import RecordingRules
 from .cassette import IndexedCassette
 from .harness import CassetteFormat, make_vcr, read_recorded_at, register, use_cassette, vcr_config
 from .matchers import JsonRpcMatcher, ProtocolMatcher, RestMatcher
 from .redact import Redactor, is_jwt, is_placeholder
-from ..provider import RecordingRules
 from .session import MODES, NetworkBlocked, RecordedSession, network_blocked, recorded_session
 from .verify import Difference, compare_dirs, verify
 

@@ -16,11 +16,10 @@ import vcr
 import yaml
 
 from ..host import Host, default_host
-from ..provider import ProviderSpec
+from ..provider import ProviderSpec, RecordingRules
 from .cassette import IndexedCassette
 from .matchers import HostDispatchMatcher, matcher_for
 from .redact import Redactor
-from ..provider import RecordingRules
 
 __all__ = [
     "CASSETTE_SUFFIXES", "CassetteFormat", "MATCHER_NAME", "SERIALIZER_NAME", "cassette_files",

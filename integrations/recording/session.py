@@ -14,10 +14,10 @@ import attrs
 
 from ..client import connect
 from ..host import Host, default_host
+from ..provider import RecordingRules
 from ..runtime import ManualClock, SequentialIds
 from .harness import CassetteFormat, make_vcr, read_recorded_at, use_cassette
 from .redact import PLACEHOLDER_PREFIX, RedactingLogFilter, Redactor
-from ..provider import RecordingRules
 
 __all__ = ["MODES", "NetworkBlocked", "RecordedSession", "TARGETS", "network_blocked", "recorded_session"]
 
