@@ -57,14 +57,25 @@ def _demo(host: Host, names: Sequence[str], write: Callable[[str], None]) -> int
     return 0
 
 
-def _sandbox(host: Host, name: str, port: int, seconds: Optional[float], write: Callable[[str], None]) -> int:
+def _fault_arg(spec: str) -> sandbox.Fault:
+    try:
+        return sandbox.Fault.parse(spec)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+
+
+def _sandbox(host: Host, name: str, port: int, seconds: Optional[float], write: Callable[[str], None],
+             faults: Sequence[sandbox.Fault] = ()) -> int:
     with sandbox.running(name, port=port, host=host) as sb:
+        handles = sb.faults.extend(faults)
         write(f"{name} sandbox running; press Ctrl+C to stop")
         for service, url in sb.base_urls.items():
             write(f"  base_urls[{service!r}] = {url}")
         for field, value in sb.credentials.items():
             # Sandbox credentials are fake test-account values, printed so that they can be used.
             write(f"  credentials[{field!r}] = {value}")
+        for number, handle in enumerate(handles, 1):
+            write(f"  fault[{number}] = {handle.fault}")
         sys.stdout.flush()
         try:
             deadline = None if seconds is None else time.monotonic() + seconds
@@ -72,6 +83,8 @@ def _sandbox(host: Host, name: str, port: int, seconds: Optional[float], write: 
                 time.sleep(0.2)
         except KeyboardInterrupt:
             pass
+        for number, handle in enumerate(handles, 1):
+            write(f"  fault[{number}] applied to {handle.hits} request(s)")
     return 0
 
 
@@ -111,10 +124,14 @@ def build_parser() -> argparse.ArgumentParser:
     sub.add_parser("providers", help="list providers, their plugins, contours and load errors")
     demo = sub.add_parser("demo", help="run each provider's demo against its in-process sandbox")
     demo.add_argument("provider", nargs="*", help="providers to demo (default: all that have one)")
-    sb = sub.add_parser("sandbox", help="run a provider's sandbox in the foreground")
+    sb = sub.add_parser("sandbox", help="run a provider's sandbox in the foreground",
+                        description="Run a provider's sandbox on 127.0.0.1 until Ctrl+C (or --seconds).",
+                        epilog=sandbox.FAULT_SYNTAX, formatter_class=argparse.RawDescriptionHelpFormatter)
     sb.add_argument("provider")
     sb.add_argument("--port", type=int, default=0, help="port on 127.0.0.1 (default: any free port)")
     sb.add_argument("--seconds", type=float, default=None, help="stop after this many seconds")
+    sb.add_argument("--fault", action="append", default=[], type=_fault_arg, metavar="SPEC",
+                    help="inject a fault into matching requests (repeatable; SPEC below)")
     cassettes = sub.add_parser("cassettes", help="cassette tools")
     csub = cassettes.add_subparsers(dest="cassettes_command", required=True)
     check = csub.add_parser("check", help="scan cassettes for anything secret-shaped; exit 1 on a finding")
@@ -153,7 +170,7 @@ def main(argv: Optional[List[str]] = None, *, host: Optional[Host] = None) -> in
             return _cassettes_verify(args.cassette_dir, args.keep, args.pytest_args, write)
         if args.command == "cassettes":
             return _cassettes_check(args.paths, args.secret, args.secret_env, write)
-        return _sandbox(h, args.provider, args.port, args.seconds, write)
+        return _sandbox(h, args.provider, args.port, args.seconds, write, args.fault)
     except IntegrationError as exc:
         print(f"integrations: {type(exc).__name__}: {exc}", file=sys.stderr)
         return 2

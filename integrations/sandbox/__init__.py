@@ -8,16 +8,24 @@ from __future__ import annotations
 
 import contextlib
 import importlib
-from typing import Any, Iterator, Optional
+from typing import Any, Iterator, List, Optional
 
 import attrs
 
-from ..errors import ConfigurationError
+from ..errors import ConfigurationError, PluginError
 from ..host import Host, default_host
 from .emulator import Emulator, EmulatorFactory, WSGIApp
+from .faults import FAULT_SYNTAX, Fault, FaultHandle, FaultPlan, Headers, RequestRecord
 from .server import SandboxServer
 
-__all__ = ["Emulator", "EmulatorFactory", "RunningSandbox", "SandboxServer", "WSGIApp", "running", "start"]
+__all__ = [
+    "Emulator", "EmulatorFactory", "RunningSandbox", "SandboxServer", "WSGIApp", "running", "start",
+    # fault injection and the request log
+    "FAULT_SYNTAX", "Fault", "FaultHandle", "FaultPlan", "Headers", "RequestRecord",
+]
+
+# The top-level modules the ``integrations[sandbox]`` extra installs.
+_SANDBOX_EXTRA = frozenset({"werkzeug"})
 
 
 @attrs.frozen
@@ -29,6 +37,18 @@ class RunningSandbox:
     credentials: dict[str, str] = attrs.field(repr=False)
     emulator: Any = attrs.field(repr=False)
     server: SandboxServer = attrs.field(repr=False)
+
+    @property
+    def faults(self) -> FaultPlan:
+        """The fault plan: ``.add(fault)`` returns a handle with ``.hits``; ``.remove``, ``.clear``."""
+        return self.server.faults
+
+    def requests(self) -> List[RequestRecord]:
+        """Every request the server received so far, oldest first (faulted ones included)."""
+        return self.server.requests()
+
+    def clear_requests(self) -> None:
+        self.server.clear_requests()
 
     def stop(self) -> None:
         self.server.stop()
@@ -44,14 +64,36 @@ def start(provider: str, *, port: int = 0, host: Optional[Host] = None, **option
         raise ConfigurationError(f"provider {provider!r} ships no sandbox emulator")
     factory = spec.emulator
     if isinstance(factory, str):
-        module, _, attr = factory.partition(":")
-        factory = getattr(importlib.import_module(module), attr)
+        factory = _import_factory(provider, factory)
     emulator = factory(**options)
     server = SandboxServer(emulator.wsgi_apps(), port=port).start()
     return RunningSandbox(
         provider=provider, base_urls=server.base_urls, credentials=emulator.credentials(),
         emulator=emulator, server=server,
     )
+
+
+def _import_factory(provider: str, reference: str) -> EmulatorFactory:
+    module, _, attr = reference.partition(":")
+    try:
+        imported = importlib.import_module(module)
+    except ImportError as exc:
+        missing = exc.name or ""
+        top = missing.partition(".")[0]
+        # A module of the emulator's own package is missing: the plugin is broken, not the install.
+        if not missing or top == module.partition(".")[0]:
+            raise PluginError(
+                f"the {provider} sandbox's emulator {reference!r} cannot be imported: {exc}"
+            ) from exc
+        hint = "pip install 'integrations[sandbox]'" if top in _SANDBOX_EXTRA else f"install {top!r}"
+        raise ConfigurationError(
+            f"the {provider} sandbox needs {top!r}, which is not installed: {hint}"
+        ) from exc
+    try:
+        factory: EmulatorFactory = getattr(imported, attr)
+    except AttributeError as exc:
+        raise PluginError(f"the {provider} sandbox's emulator {reference!r} names nothing: {exc}") from exc
+    return factory
 
 
 @contextlib.contextmanager
