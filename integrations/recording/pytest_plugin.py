@@ -24,13 +24,30 @@ from __future__ import annotations
 import os
 import re
 from pathlib import Path
-from typing import Any, Callable, ContextManager, List, Optional, Tuple
+from typing import TYPE_CHECKING, Any, Callable, ContextManager, List, Optional, Tuple
 
 import pytest
 
-from ..host import default_host
-from .harness import read_recorded_at, register
-from .session import MODES, TARGETS, RecordedSession, recorded_session
+# Only light imports here: this plugin loads in every pytest run wherever the package is installed,
+# so the harness (vcrpy, PyYAML) is imported inside the fixtures and hooks that use it.
+from .modes import MODES, TARGETS, missing_dependencies, missing_message
+
+if TYPE_CHECKING:
+    from .session import RecordedSession
+
+# Options that only make sense when recording or replaying: given without the extra, a usage error.
+_RECORDING_OPTIONS = (
+    "--integrations-record-mode",
+    "--integrations-record-against",
+    "--integrations-reference-dir",
+)
+
+
+def _require_recording(what: str) -> None:
+    """Fail the test (not the run) with the install command when the ``recording`` extra is missing."""
+    missing = missing_dependencies()
+    if missing:
+        pytest.fail(missing_message(what, missing), pytrace=False)
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -71,8 +88,22 @@ def pytest_addoption(parser: pytest.Parser) -> None:
 
 @pytest.hookimpl(optionalhook=True)
 def pytest_recording_configure(config: pytest.Config, vcr: Any) -> None:
-    """pytest-recording: register the ``integrations`` matcher for every installed provider."""
+    """pytest-recording: register the ``integrations`` matcher for every installed provider.
+
+    Called only when pytest-recording, hence vcrpy, is installed.
+    """
+    from ..host import default_host
+    from .harness import register
+
     register(vcr, *default_host().providers())
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    given = [option for option in _RECORDING_OPTIONS if config.getoption(option) is not None]
+    missing = missing_dependencies() if given else ()
+    if missing:
+        what = given[0] if len(given) == 1 else f"pytest {' '.join(given)}"
+        raise pytest.UsageError(missing_message(what, missing))
 
 
 def _choice(config: pytest.Config, option: str, variable: str, choices: Tuple[str, ...]) -> str:
@@ -123,6 +154,10 @@ def integrations_session(
     Returns a context manager yielding a :class:`RecordedSession`; ``sandbox`` holds emulator
     options used when recording (``access_token_ttl``…).
     """
+    _require_recording("the integrations_session fixture")
+    from .harness import read_recorded_at
+    from .session import recorded_session
+
     module = Path(str(request.node.path)).stem
     test = re.sub(r"[^A-Za-z0-9_.-]+", "_", request.node.name)
     base = _cassette_dir(request.config)

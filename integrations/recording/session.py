@@ -17,12 +17,10 @@ from ..host import Host, default_host
 from ..provider import RecordingRules
 from ..runtime import ManualClock, SequentialIds
 from .harness import CassetteFormat, make_vcr, read_recorded_at, use_cassette
+from .modes import MODES, TARGETS
 from .redact import PLACEHOLDER_PREFIX, RedactingLogFilter, Redactor
 
 __all__ = ["MODES", "NetworkBlocked", "RecordedSession", "TARGETS", "network_blocked", "recorded_session"]
-
-# none: replay only; once: record cassettes that do not exist yet; rewrite: record every cassette anew.
-MODES = ("none", "once", "rewrite")
 
 
 class NetworkBlocked(RuntimeError):
@@ -87,10 +85,6 @@ def placeholder_credentials(spec_credentials: Any) -> Dict[str, str]:
     """Stand-in credentials for replay: the first accepted shape, every value a placeholder."""
     shape = sorted(next(iter(spec_credentials)))
     return {name: f"{PLACEHOLDER_PREFIX}-{name}" for name in shape}
-
-
-# What a recording talks to: the provider's sandbox, or the contour itself (its real test servers).
-TARGETS = ("sandbox", "contour")
 
 
 @contextlib.contextmanager

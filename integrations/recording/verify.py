@@ -25,8 +25,6 @@ from urllib.parse import parse_qs, urlsplit
 
 import attrs
 
-from .harness import cassette_files, load_cassette_file
-
 __all__ = ["Difference", "compare_cassette", "compare_dirs", "rerecord", "verify"]
 
 # Headers that describe the HTTP stack (or are derived from the body), not the API.
@@ -150,6 +148,8 @@ def _diff(a: Any, b: Any, path: str) -> Iterator[Tuple[str, Any, Any]]:
 
 def compare_cassette(committed: Path, rerecorded: Path, name: Optional[str] = None) -> List[Difference]:
     """Every structural difference between two cassette files (empty: they match)."""
+    from .harness import load_cassette_file  # imports vcrpy and PyYAML: only when comparing
+
     name = name or committed.name
     a, b = load_cassette_file(committed), load_cassette_file(rerecorded)
     found: List[Difference] = []
@@ -169,6 +169,8 @@ def compare_cassette(committed: Path, rerecorded: Path, name: Optional[str] = No
 def _cassettes(root: Path) -> Dict[str, Path]:
     if not root.is_dir():
         return {}
+    from .harness import cassette_files  # imports vcrpy and PyYAML: only when comparing
+
     return {p.relative_to(root).as_posix(): p for p in cassette_files(root)}
 
 
