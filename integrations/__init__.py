@@ -1,13 +1,14 @@
 """integrations: one synchronous plugin host for trading APIs.
 
 >>> import integrations
->>> with integrations.connect("alor", credentials={"refresh_token": "..."}) as alor:
+>>> from integrations_alor import AlorClient
+>>> with integrations.connect(AlorClient, credentials={"refresh_token": "..."}) as alor:
 ...     book = alor.orderbook("MOEX", "SBER", depth=5)
 """
 
 from __future__ import annotations
 
-from .client import Client, ProviderClient, connect, raise_for_status
+from .client import Client, ProviderClient, connect
 from .errors import (
     AccessTokenRejected,
     ApiError,
@@ -30,10 +31,11 @@ from .errors import (
 )
 from .hookspecs import hookimpl
 from .host import Host, PluginLoadError, RegisteredProvider, default_host
-from .provider import CallContext, ProviderSpec
-from .runtime import Clock, FrozenClock, IdSource, ManualClock, SequentialIds, SystemClock, UuidIds
+from .protocols.rest import raise_for_status
+from .provider import CallContext, ProviderSpec, RecordingRules
+from .runtime import Clock, IdSource, ManualClock, SequentialIds, SystemClock, UuidIds
 from .tokens import MemoryTokenStore, Token, TokenStore
-from .transport import Request, Response, Timeouts
+from .transport import Deadline, Request, Response, Timeouts
 
 __version__ = "0.1.0"
 
@@ -46,7 +48,7 @@ __all__ = [
     "Clock",
     "ConfigurationError",
     "ConnectionError",
-    "FrozenClock",
+    "Deadline",
     "Host",
     "IdSource",
     "IntegrationError",
@@ -61,6 +63,7 @@ __all__ = [
     "ProviderClient",
     "ProviderSpec",
     "RateLimited",
+    "RecordingRules",
     "RegisteredProvider",
     "Rejected",
     "Request",

@@ -1,4 +1,5 @@
-"""A provider-bound client: the token lifecycle and the call path through the hooks.
+"""A provider-bound client: the call path through the hooks, the token lifecycle, retries and the
+per-call deadline.
 
 ``connect()`` builds one and wraps it in the provider's typed facade. Nothing here does I/O until
 the first call: authentication is lazy.
@@ -9,28 +10,34 @@ from __future__ import annotations
 import logging
 import threading
 from types import TracebackType
-from typing import Any, Mapping, Optional, Type, TypeVar
+from typing import Any, ClassVar, Mapping, Optional, Type, TypeVar, Union, overload
 
 from . import errors
-from .host import Host, default_host
+from .host import Host, ProviderHooks, default_host
 from .provider import CallContext, ProviderSpec
 from .runtime import Clock, IdSource, SystemClock, UuidIds
 from .tokens import Token, TokenManager, TokenStore
-from .transport import Request, Response, TimeoutLike, Timeouts, Transport
+from .transport import Deadline, Request, TimeoutLike, Timeouts, Transport
 
-__all__ = ["Client", "ProviderClient", "connect", "raise_for_status"]
+__all__ = ["Client", "ProviderClient", "connect"]
 
-log = logging.getLogger("integrations")
+log = logging.getLogger(__name__)
 
 F = TypeVar("F", bound="ProviderClient")
 
+# The longest back-off between two attempts, whatever the attempt number.
+_MAX_BACKOFF = 30.0
+
 
 class Client:
-    """Sends :class:`Request` objects for one provider through the hooks. Thread-safe.
+    """Sends :class:`Request` objects for one provider through its hooks. Thread-safe.
 
-    The call path: get a valid token (single-flight renewal), call ``integrations_call`` (wrappers
-    first, then the provider), on :class:`~integrations.errors.AccessTokenRejected` renew once and
-    retry once, and retry an idempotent request after a transient failure with the same request id.
+    The call path (:meth:`call`): start the call's :class:`Deadline`; get a valid token (single
+    flight); run the provider's ``integrations_call`` (wrappers first); on
+    :class:`~integrations.errors.AccessTokenRejected` renew once and send once more; after a
+    failure, retry only what is safe: a request that certainly was not processed (no connection,
+    HTTP 429), or one marked ``retry=True`` (reads, commands the provider deduplicates by request
+    id), always with the same request id and never past the deadline.
     """
 
     def __init__(
@@ -38,24 +45,40 @@ class Client:
         *,
         host: Host,
         spec: ProviderSpec,
-        ctx: CallContext,
+        contour: str,
+        base_urls: Mapping[str, str],
         credentials: Mapping[str, str],
+        timeouts: Optional[Timeouts] = None,
+        clock: Optional[Clock] = None,
+        ids: Optional[IdSource] = None,
         token_store: Optional[TokenStore] = None,
         max_retries: int = 2,
         backoff: float = 0.25,
     ) -> None:
         self.host = host
         self.spec = spec
-        self.ctx = ctx
+        self.hooks: ProviderHooks = host.hooks_for(spec.name)
+        self.timeouts = timeouts or Timeouts()
+        self.ctx = CallContext(
+            provider=spec.name,
+            contour=contour,
+            base_urls=dict(base_urls),
+            transport=Transport(timeouts=self.timeouts),
+            clock=clock or SystemClock(),
+            ids=ids or UuidIds(),
+            exchange=self._unauthenticated,
+        )
         self._credentials = dict(credentials)
         self.max_retries = max_retries
         self.backoff = backoff
         self._closed = False
         self._close_lock = threading.Lock()
+        # The deadline of the call running in this thread, for the logins and refreshes it causes.
+        self._current = threading.local()
         self.tokens = TokenManager(
             authenticate=self._authenticate,
-            refresh=self._refresh,
-            clock=ctx.clock,
+            refresh=self._refresh if self.hooks.refresh is not None else None,
+            clock=self.ctx.clock,
             leeway=spec.token_leeway,
             reauthenticate=spec.reauthenticate,
             store=token_store,
@@ -64,83 +87,127 @@ class Client:
     def __repr__(self) -> str:
         return f"<Client provider={self.ctx.provider!r} contour={self.ctx.contour!r}>"
 
-    # -- hooks -------------------------------------------------------------------------------
+    # -- the call path -----------------------------------------------------------------------
+
+    def call(self, request: Request) -> Any:
+        """Perform ``request`` and return what the provider's call hook returned.
+
+        Raises an :class:`~integrations.errors.ApiError` when the provider refuses, and an
+        :class:`~integrations.errors.OperationFailed` when the call failed or its outcome is
+        unknown (``outcome_unknown``; the message says whether the request was retried).
+        """
+        deadline = Deadline(request.timeout or self.timeouts)
+        with _Scope(self._current, deadline):
+            return self._with_retries(request, deadline)
+
+    def token(self, timeout: Optional[TimeoutLike] = None) -> Token:
+        """A valid token, authenticating or renewing first if needed (within ``timeout``)."""
+        deadline = Deadline(Timeouts.coerce(timeout) if timeout is not None else self.timeouts)
+        with _Scope(self._current, deadline):
+            return self._token(deadline)
+
+    def _unauthenticated(self, request: Request) -> Any:
+        # ctx.call(): a login or refresh, inside the call that needed it (or a call of its own).
+        if request.authenticated:
+            raise errors.PluginError(
+                f"{request.operation or request.path}: ctx.call() sends requests without a token; "
+                "build the Request with authenticated=False"
+            )
+        deadline = getattr(self._current, "deadline", None)
+        if deadline is None:
+            return self.call(request)
+        return self._with_retries(request, deadline)
+
+    def _with_retries(self, request: Request, deadline: Deadline) -> Any:
+        attempt = 0
+        while True:
+            self._check_open()
+            try:
+                return self._attempt(request, deadline)
+            except (errors.OperationFailed, errors.RateLimited) as exc:
+                delay = self._retry_delay(request, exc, attempt, deadline)
+                failure = type(exc).__name__
+            attempt += 1
+            log.info(
+                "%s: %s; retry %d/%d in %.2fs (request id %s)",
+                request.operation or request.path, failure,
+                attempt, self.max_retries, delay, request.request_id,
+            )
+            self.ctx.clock.sleep(delay)
+
+    def _attempt(self, request: Request, deadline: Deadline) -> Any:
+        token = self._token(deadline) if request.authenticated else None
+        try:
+            return self._exchange(token, request, deadline)
+        except errors.AccessTokenRejected:
+            if token is None or not token.refreshable:
+                raise
+            log.info("%s: access token rejected; renewing once", self.ctx.provider)
+        try:
+            token = self.tokens.renew_rejected(token, deadline)
+        except errors.IntegrationError as exc:
+            raise _from_token_path(exc) from None
+        return self._exchange(token, request, deadline)
+
+    def _token(self, deadline: Deadline) -> Token:
+        try:
+            return self.tokens.token(deadline)
+        except errors.IntegrationError as exc:
+            raise _from_token_path(exc) from None
+
+    def _exchange(self, token: Optional[Token], request: Request, deadline: Deadline) -> Any:
+        return self.hooks.call(ctx=self.ctx, token=token, request=request, deadline=deadline)
+
+    def _retry_delay(
+        self, request: Request, exc: errors.IntegrationError, attempt: int, deadline: Deadline
+    ) -> float:
+        """The wait before the next attempt; re-raises ``exc`` when there is none."""
+        if getattr(exc, "_from_token_path", False):
+            raise exc  # the login or refresh already had its own retries; the request was not sent
+        if isinstance(exc, errors.RateLimited):
+            # Refused, not processed: safe to repeat, but only within the budget.
+            delay = exc.retry_after if exc.retry_after is not None else self._backoff(attempt)
+            if attempt >= self.max_retries or delay >= deadline.remaining():
+                raise exc
+            return delay
+        assert isinstance(exc, errors.OperationFailed)  # noqa: S101 - narrowed by the caller
+        retryable = exc.should_retry and (request.retry or not exc.outcome_unknown)
+        delay = self._backoff(attempt)
+        if retryable and attempt < self.max_retries and delay < deadline.remaining():
+            return delay
+        if exc.outcome_unknown and not _is_read(request):
+            _say_outcome_unknown(exc, request, attempt + 1, retryable)
+        raise exc
+
+    def _backoff(self, attempt: int) -> float:
+        return float(min(self.backoff * (2**attempt), _MAX_BACKOFF))
+
+    # -- hooks behind the token manager --------------------------------------------------------
 
     def _authenticate(self) -> Token:
-        token = self.host.hook.integrations_authenticate(ctx=self.ctx, credentials=self._credentials)
+        token = self.hooks.authenticate(ctx=self.ctx, credentials=self._credentials)
         return self._expect_token(token, "integrations_authenticate")
 
     def _refresh(self, token: Token) -> Token:
-        new = self.host.hook.integrations_refresh(ctx=self.ctx, token=token)
-        return self._expect_token(new, "integrations_refresh")
+        assert self.hooks.refresh is not None  # noqa: S101 - only installed when it exists
+        return self._expect_token(self.hooks.refresh(ctx=self.ctx, token=token), "integrations_refresh")
 
     def _expect_token(self, token: Any, hook: str) -> Token:
         if not isinstance(token, Token):
             raise errors.PluginError(
-                f"no plugin answered {hook} for provider {self.ctx.provider!r} with a Token "
-                f"(got {type(token).__name__})"
+                f"plugin {self.hooks.plugin!r} answered {hook} for provider {self.ctx.provider!r} "
+                f"with {type(token).__name__}, not a Token"
             )
         return token
 
-    def _call_once(self, token: Optional[Token], request: Request) -> Response:
-        response = self.host.hook.integrations_call(ctx=self.ctx, token=token, request=request)
-        if not isinstance(response, Response):
-            raise errors.PluginError(
-                f"no plugin answered integrations_call for provider {self.ctx.provider!r} with a Response "
-                f"(got {type(response).__name__})"
-            )
-        return response
+    # -- lifecycle ---------------------------------------------------------------------------
 
-    # -- the call path -----------------------------------------------------------------------
-
-    def call(self, request: Request) -> Response:
-        """Perform ``request`` and return the provider's successful response.
-
-        Raises an :class:`~integrations.errors.ApiError` when the provider refuses and an
-        :class:`~integrations.errors.OperationFailed` when the outcome is unknown after retries.
-        """
+    def _check_open(self) -> None:
         if self._closed:
-            raise errors.ConfigurationError("this client is closed")
-        attempt = 0
-        while True:
-            try:
-                return self._call_authenticated(request)
-            except (errors.OperationFailed, errors.RateLimited) as exc:
-                delay = self._retry_delay(request, exc, attempt)
-                if delay is None:
-                    raise
-                attempt += 1
-                log.info(
-                    "%s %s: %s; retry %d/%d in %.2fs (request id %s)",
-                    self.ctx.provider, request.operation or request.path, type(exc).__name__,
-                    attempt, self.max_retries, delay, request.request_id,
-                )
-                self.ctx.clock.sleep(delay)
-
-    def _call_authenticated(self, request: Request) -> Response:
-        if not request.authenticated:
-            return self._call_once(None, request)
-        token = self.tokens.token()
-        try:
-            return self._call_once(token, request)
-        except errors.AccessTokenRejected:
-            if not token.refreshable:
-                raise
-            log.info("%s: access token rejected; renewing once", self.ctx.provider)
-            return self._call_once(self.tokens.renew_rejected(token), request)
-
-    def _retry_delay(self, request: Request, exc: Exception, attempt: int) -> Optional[float]:
-        if not request.idempotent or attempt >= self.max_retries:
-            return None
-        if isinstance(exc, errors.RateLimited):
-            if exc.retry_after is not None:
-                return min(float(exc.retry_after), 30.0)
-        elif not getattr(exc, "should_retry", False):
-            return None
-        return float(min(self.backoff * (2**attempt), 30.0))
+            raise errors.ConfigurationError(f"this {self.ctx.provider} client is closed")
 
     def close(self) -> None:
-        """Release the connection pool. Idempotent."""
+        """Release the connection pool. Idempotent; a closed client refuses every call."""
         with self._close_lock:
             if not self._closed:
                 self._closed = True
@@ -151,9 +218,57 @@ class Client:
         return self._closed
 
 
+class _Scope:
+    """Makes ``deadline`` the current call's deadline in this thread, restoring the outer one after."""
+
+    __slots__ = ("_deadline", "_local", "_outer")
+
+    def __init__(self, local: threading.local, deadline: Deadline) -> None:
+        self._local = local
+        self._deadline = deadline
+
+    def __enter__(self) -> None:
+        self._outer = getattr(self._local, "deadline", None)
+        self._local.deadline = self._deadline
+
+    def __exit__(self, *exc_info: object) -> None:
+        self._local.deadline = self._outer
+
+
+def _from_token_path(exc: errors.IntegrationError) -> errors.IntegrationError:
+    # Marks a failure to obtain a token: it already had its own retries, and the request that
+    # needed the token was never sent, so the outer retry loop must pass it through untouched.
+    exc._from_token_path = True  # type: ignore[attr-defined]
+    return exc
+
+
+def _is_read(request: Request) -> bool:
+    return request.method.upper() in ("GET", "HEAD", "OPTIONS")
+
+
+def _say_outcome_unknown(
+    exc: errors.OperationFailed, request: Request, attempts: int, retryable: bool
+) -> None:
+    what = request.operation or f"{request.method} {request.path}"
+    if retryable:
+        note = f"outcome unknown after {attempts} attempt(s)"
+        if request.request_id:
+            note += f"; repeating it with request id {request.request_id} is safe"
+    else:
+        note = (
+            "outcome unknown: the server may have acted on it; not retried, because repeating it "
+            "could act twice (check its state first, or pass retry=True if it is safe to repeat)"
+        )
+    exc.message = f"{what}: {note}: {exc.message}"
+    exc.args = (exc.message,)
+
+
 class ProviderClient:
     """The base of every typed facade (``AlorClient``, ``TradingDeskClient``): a context manager
-    around a :class:`Client`."""
+    around a :class:`Client`. ``provider_name`` names the provider the facade serves, so that
+    ``connect(AlorClient, ...)`` is typed as ``AlorClient``."""
+
+    provider_name: ClassVar[str] = ""
 
     def __init__(self, client: Client) -> None:
         self._client = client
@@ -194,62 +309,40 @@ class ProviderClient:
         return f"<{type(self).__name__} contour={self.contour!r}>"
 
 
-def raise_for_status(provider: str, response: Response, *, message: Optional[str] = None) -> None:
-    """Raise the error-tree exception for a non-2xx ``response``; return for 2xx.
-
-    401 → :class:`~integrations.errors.AccessTokenRejected`, 403 → ``PermissionDenied``,
-    404 → ``NotFound``, 429 → ``RateLimited``, other 4xx → ``Rejected``, 5xx → ``ServiceUnavailable``.
-    ``message`` overrides the text taken from the body's ``message`` field.
-    """
-    status = response.status
-    if 200 <= status < 300:
-        return
-    code, text = _error_fields(response)
-    text = message or text or f"HTTP {status}"
-    common: dict[str, Any] = {
-        "provider": provider, "status": status, "code": code,
-        "request_id": response.request_id, "raw": response.text,
-    }
-    if status == 401:
-        raise errors.AccessTokenRejected(text, **common)
-    if status == 403:
-        raise errors.PermissionDenied(text, **common)
-    if status == 404:
-        raise errors.NotFound(text, **common)
-    if status == 429:
-        raise errors.RateLimited(text, retry_after=_retry_after(response), **common)
-    if status >= 500:
-        raise errors.ServiceUnavailable(
-            f"{provider}: HTTP {status}: {text}",
-            status=status,
-            provider=provider,
-            request_id=response.request_id,
-        )
-    raise errors.Rejected(text, **common)
+@overload
+def connect(
+    provider: Type[F],
+    *,
+    contour: Optional[str] = None,
+    credentials: Optional[Mapping[str, str]] = None,
+    base_urls: Optional[Mapping[str, str]] = None,
+    timeout: Optional[TimeoutLike] = None,
+    clock: Optional[Clock] = None,
+    ids: Optional[IdSource] = None,
+    host: Optional[Host] = None,
+    token_store: Optional[TokenStore] = None,
+    max_retries: int = 2,
+) -> F: ...
 
 
-def _error_fields(response: Response) -> tuple[Optional[str], Optional[str]]:
-    try:
-        body = response.json()
-    except errors.ProtocolError:
-        return None, None
-    if not isinstance(body, dict):
-        return None, None
-    code = body.get("code")
-    message = body.get("message")
-    return (str(code) if code is not None else None), (str(message) if message is not None else None)
-
-
-def _retry_after(response: Response) -> Optional[float]:
-    value = response.headers.get("Retry-After")
-    try:
-        return float(value) if value is not None else None
-    except ValueError:
-        return None
+@overload
+def connect(
+    provider: str,
+    *,
+    contour: Optional[str] = None,
+    credentials: Optional[Mapping[str, str]] = None,
+    base_urls: Optional[Mapping[str, str]] = None,
+    timeout: Optional[TimeoutLike] = None,
+    clock: Optional[Clock] = None,
+    ids: Optional[IdSource] = None,
+    host: Optional[Host] = None,
+    token_store: Optional[TokenStore] = None,
+    max_retries: int = 2,
+) -> Any: ...
 
 
 def connect(
-    provider: str,
+    provider: Union[str, Type[ProviderClient]],
     *,
     contour: Optional[str] = None,
     credentials: Optional[Mapping[str, str]] = None,
@@ -263,27 +356,46 @@ def connect(
 ) -> Any:
     """Return the typed client of ``provider`` (a context manager with ``close()``). Does no I/O.
 
+    ``provider`` is the facade class (``connect(AlorClient, ...)``, typed as ``AlorClient``) or the
+    provider's name (``connect("alor", ...)``, typed as ``Any``). ``timeout`` is a number (the whole
+    budget of each call), a ``(connect, read)`` pair or a :class:`Timeouts`.
+
     Raises :class:`~integrations.errors.ConfigurationError` for an unknown provider or contour, a
-    missing credential or an unknown service in ``base_urls``.
+    missing credential or an unknown service in ``base_urls``;
+    :class:`~integrations.errors.ValidationError` for a bad ``timeout``; and
+    :class:`~integrations.errors.PluginError` when the provider's plugin lacks a required hook.
     """
     host = host or default_host()
-    spec = host.provider(provider)
+    facade: Optional[Type[ProviderClient]] = None
+    if isinstance(provider, type):
+        facade = provider
+        name = getattr(provider, "provider_name", "")
+        if not name:
+            raise errors.ConfigurationError(f"{provider.__name__} names no provider (provider_name)")
+    elif isinstance(provider, str):
+        name = provider
+    else:
+        raise errors.ConfigurationError(f"provider must be a name or a facade class, not {provider!r}")
+    spec = host.provider(name)
+    if facade is not None and not (isinstance(spec.facade, type) and issubclass(spec.facade, facade)):
+        raise errors.ConfigurationError(
+            f"provider {name!r} is served by {spec.facade!r}, not {facade.__name__}"
+        )
     contour = contour or spec.default_contour
     urls = spec.base_urls(contour, base_urls)
     checked = spec.check_credentials(credentials)
-    if not isinstance(max_retries, int) or max_retries < 0:
+    if not isinstance(max_retries, int) or isinstance(max_retries, bool) or max_retries < 0:
         raise errors.ConfigurationError("max_retries must be a non-negative int")
-    timeouts = Timeouts.coerce(timeout) if timeout is not None else Timeouts()
-    ctx = CallContext(
-        provider=spec.name,
+    client = Client(
+        host=host,
+        spec=spec,
         contour=contour,
         base_urls=urls,
-        transport=Transport(timeouts=timeouts),
-        clock=clock or SystemClock(),
-        ids=ids or UuidIds(),
-        logger=logging.getLogger(f"integrations.{spec.name}"),
-    )
-    client = Client(
-        host=host, spec=spec, ctx=ctx, credentials=checked, token_store=token_store, max_retries=max_retries
+        credentials=checked,
+        timeouts=Timeouts.coerce(timeout) if timeout is not None else None,
+        clock=clock,
+        ids=ids,
+        token_store=token_store,
+        max_retries=max_retries,
     )
     return spec.facade(client)

@@ -135,18 +135,29 @@ class RpcError(ApiError):
 class OperationFailed(IntegrationError):
     """The operation failed or its outcome is unknown. ``should_retry`` says whether a retry may help.
 
-    For an order command, the outcome of a failed attempt is unknown; the client retries with the
-    same request id, so the provider can answer with the first attempt's result instead of placing a
-    second order.
+    ``outcome_unknown`` is true when the request may have reached the provider and been acted on (a
+    timeout while waiting for the answer, a connection lost after sending, a 5xx, a malformed
+    answer), and false when it certainly was not sent (the connection could not be made). The client
+    retries only requests that are safe to repeat (reads, and commands the provider deduplicates by
+    their request id); any other request whose outcome is unknown reaches the caller as this error,
+    with a message that says so: check the provider's state before repeating it.
     """
 
     should_retry = True
 
-    def __init__(self, message: str, *, provider: str = "", request_id: Optional[str] = None) -> None:
+    def __init__(
+        self,
+        message: str,
+        *,
+        provider: str = "",
+        request_id: Optional[str] = None,
+        outcome_unknown: bool = True,
+    ) -> None:
         super().__init__(message)
         self.message = message
         self.provider = provider
         self.request_id = request_id
+        self.outcome_unknown = outcome_unknown
 
 
 class TransportError(OperationFailed):
@@ -154,11 +165,14 @@ class TransportError(OperationFailed):
 
 
 class ConnectionError(TransportError):  # noqa: A001 - the name is the concept; it subclasses ours
-    """Raised when the connection could not be made or broke before a response arrived."""
+    """Raised when the connection could not be made (``outcome_unknown`` false: nothing was sent) or
+    broke before a response arrived (``outcome_unknown`` true)."""
 
 
 class Timeout(TransportError):
-    """Raised when the connect or read timeout expired. The request may have been processed."""
+    """Raised when a connect or read timeout, or the call's total deadline, expired. After a connect
+    timeout nothing was sent (``outcome_unknown`` false); otherwise the request may have been
+    processed."""
 
 
 class ServiceUnavailable(OperationFailed):

@@ -12,7 +12,7 @@ import os
 import threading
 import traceback
 from importlib import metadata
-from typing import Any, Iterator, List, Mapping, Optional, Tuple
+from typing import Any, Iterator, Mapping, Optional, Tuple
 
 import attrs
 import pluggy
@@ -21,7 +21,9 @@ from . import hookspecs
 from .errors import ConfigurationError, PluginError
 from .provider import ProviderSpec
 
-__all__ = ["Host", "PluginLoadError", "RegisteredProvider", "default_host", "ENTRY_POINT_GROUP"]
+__all__ = [
+    "ENTRY_POINT_GROUP", "Host", "PluginLoadError", "ProviderHooks", "RegisteredProvider", "default_host",
+]
 
 ENTRY_POINT_GROUP = "integrations"
 STRICT_ENV = "INTEGRATIONS_STRICT_PLUGINS"
@@ -59,19 +61,31 @@ class _EntryPoint:
 
 def _entry_points(group: str) -> Iterator[_EntryPoint]:
     # Walking distributions (rather than metadata.entry_points(group=...)) works on 3.9 and tells
-    # which distribution and version each plugin belongs to.
+    # which distribution and version each plugin belongs to. A distribution's metadata is read only
+    # when it has an entry point in the group: parsing every METADATA file costs milliseconds.
     seen: set[Tuple[str, str]] = set()
     for dist in metadata.distributions():
-        dist_name = dist.metadata["Name"] or "?"
         for ep in dist.entry_points:
             if ep.group != group or (ep.name, ep.value) in seen:
                 continue
             seen.add((ep.name, ep.value))
-            yield _EntryPoint(ep.name, ep.value, dist_name, dist.version or "?", ep.load)
+            yield _EntryPoint(ep.name, ep.value, dist.metadata["Name"] or "?", dist.version or "?", ep.load)
 
 
 def _strict_from_env() -> bool:
     return os.environ.get(STRICT_ENV, "").strip().lower() in ("1", "true", "yes", "on")
+
+
+@attrs.frozen
+class ProviderHooks:
+    """The hook callers of one provider: its own plugin's implementations (and nobody else's
+    provider plugin), wrapped by every cross-cutting plugin."""
+
+    provider: str
+    plugin: str
+    authenticate: Any = attrs.field(repr=False)
+    refresh: Optional[Any] = attrs.field(repr=False)
+    call: Any = attrs.field(repr=False)
 
 
 class Host:
@@ -94,71 +108,83 @@ class Host:
         self._load_entry_points = load_entry_points
         self._extra = plugins
         self._lock = threading.RLock()
-        self._loaded = False
-        self._pm = pluggy.PluginManager(hookspecs.PROJECT)
-        self._pm.add_hookspecs(hookspecs)
-        self._providers: dict[str, RegisteredProvider] = {}
-        self._load_errors: List[PluginLoadError] = []
-        self._versions: dict[str, Tuple[str, str]] = {}
+        self._state: Optional[_Loaded] = None
 
     @property
     def hook(self) -> Any:
-        """The pluggy hook relay (``host.hook.integrations_call(...)``)."""
-        self._ensure_loaded()
-        return self._pm.hook
+        """The pluggy hook relay of every plugin (``host.hook.integrations_register_providers``).
+        Provider calls go through :meth:`hooks_for`, never through this relay."""
+        return self._loaded().pm.hook
 
     @property
     def plugin_manager(self) -> pluggy.PluginManager:
-        self._ensure_loaded()
-        return self._pm
+        return self._loaded().pm
 
     @property
     def load_errors(self) -> Tuple[PluginLoadError, ...]:
-        self._ensure_loaded()
-        return tuple(self._load_errors)
+        return self._loaded().load_errors
 
     def providers(self) -> Mapping[str, RegisteredProvider]:
         """Every registered provider, by name."""
-        self._ensure_loaded()
-        return dict(self._providers)
+        return dict(self._loaded().providers)
 
     def provider(self, name: str) -> ProviderSpec:
         """The spec of provider ``name``. Raises :class:`ConfigurationError` if unknown."""
-        providers = self.providers()
-        if name not in providers:
-            known = ", ".join(sorted(providers)) or "none"
-            hint = f"; {len(self._load_errors)} plugin(s) failed to load" if self._load_errors else ""
+        state = self._loaded()
+        if name not in state.providers:
+            known = ", ".join(sorted(state.providers)) or "none"
+            hint = f"; {len(state.load_errors)} plugin(s) failed to load" if state.load_errors else ""
             raise ConfigurationError(f"unknown provider {name!r} (known: {known}{hint})")
-        return providers[name].spec
+        return state.providers[name].spec
 
-    def _ensure_loaded(self) -> None:
-        if self._loaded:
-            return
+    def hooks_for(self, name: str) -> ProviderHooks:
+        """The hook callers of provider ``name``. Raises :class:`ConfigurationError` for an unknown
+        provider and :class:`PluginError` when its plugin lacks a required hook."""
+        self.provider(name)
+        state = self._loaded()
+        hooks = state.hooks.get(name)
+        if hooks is None:
+            with self._lock:
+                hooks = state.hooks.get(name) or state.hooks.setdefault(name, _provider_hooks(state, name))
+        return hooks
+
+    def _loaded(self) -> _Loaded:
+        state = self._state
+        if state is not None:
+            return state
         with self._lock:
-            if self._loaded:
-                return
-            for name, plugin in self._extra:
-                self._pm.register(plugin, name=name)
-                self._versions[name] = ("", "")
-            if self._load_entry_points:
-                for ep in _entry_points(self.group):
-                    self._load_one(ep)
-            self._collect_providers()
-            self._loaded = True
+            if self._state is None:
+                # Everything is built on the side and published at the end: a load that fails
+                # (strict mode, a duplicate provider) leaves nothing half-registered behind, and
+                # the next use tries again from scratch.
+                self._state = self._load()
+            return self._state
 
-    def _load_one(self, ep: _EntryPoint) -> None:
-        if self._pm.has_plugin(ep.name):
-            self._fail(ep, PluginError(f"plugin name {ep.name!r} is already taken"))
+    def _load(self) -> _Loaded:
+        state = _Loaded(pluggy.PluginManager(hookspecs.PROJECT))
+        state.pm.add_hookspecs(hookspecs)
+        for name, plugin in self._extra:
+            state.pm.register(plugin, name=name)
+            state.versions[name] = ("", "")
+        if self._load_entry_points:
+            for ep in _entry_points(self.group):
+                self._load_one(state, ep)
+        _collect_providers(state)
+        return state
+
+    def _load_one(self, state: _Loaded, ep: _EntryPoint) -> None:
+        if state.pm.has_plugin(ep.name):
+            self._fail(state, ep, PluginError(f"plugin name {ep.name!r} is already taken"))
             return
         try:
             plugin = ep.load()
-            self._pm.register(plugin, name=ep.name)
+            state.pm.register(plugin, name=ep.name)
         except Exception as exc:  # noqa: BLE001 - any import-time failure of a plugin is reported
-            self._fail(ep, exc)
+            self._fail(state, ep, exc)
             return
-        self._versions[ep.name] = (ep.distribution, ep.version)
+        state.versions[ep.name] = (ep.distribution, ep.version)
 
-    def _fail(self, ep: _EntryPoint, exc: BaseException) -> None:
+    def _fail(self, state: _Loaded, ep: _EntryPoint, exc: BaseException) -> None:
         error = PluginLoadError(
             name=ep.name,
             value=ep.value,
@@ -170,29 +196,71 @@ class Host:
             raise PluginError(
                 f"plugin {ep.name!r} ({ep.value}) from {ep.distribution} failed to load: {error.error}"
             ) from exc
-        self._load_errors.append(error)
+        state.load_errors += (error,)
 
-    def _collect_providers(self) -> None:
-        # Each implementation is called on its own so that every provider is attributed to the
-        # plugin that registered it; pluggy's fan-out would lose that.
-        for impl in self._pm.hook.integrations_register_providers.get_hookimpls():
-            plugin_name = impl.plugin_name
 
-            def register(spec: ProviderSpec, _plugin: str = plugin_name) -> None:
-                self._add_provider(spec, _plugin)
+class _Loaded:
+    """What one successful load produced."""
 
-            impl.function(register=register)
+    def __init__(self, pm: pluggy.PluginManager) -> None:
+        self.pm = pm
+        self.providers: dict[str, RegisteredProvider] = {}
+        self.load_errors: Tuple[PluginLoadError, ...] = ()
+        self.versions: dict[str, Tuple[str, str]] = {}
+        self.hooks: dict[str, ProviderHooks] = {}
 
-    def _add_provider(self, spec: ProviderSpec, plugin: str) -> None:
-        if not isinstance(spec, ProviderSpec):
-            raise PluginError(f"plugin {plugin!r} registered {type(spec).__name__}, not a ProviderSpec")
-        if spec.name in self._providers:
-            other = self._providers[spec.name].plugin
-            raise PluginError(
-                f"provider name {spec.name!r} is registered twice: by plugin {other!r} and by {plugin!r}"
-            )
-        distribution, version = self._versions.get(plugin, ("", ""))
-        self._providers[spec.name] = RegisteredProvider(spec, plugin, distribution, version)
+
+def _collect_providers(state: _Loaded) -> None:
+    # Each implementation is called on its own so that every provider is attributed to the plugin
+    # that registered it; pluggy's fan-out would lose that.
+    for impl in state.pm.hook.integrations_register_providers.get_hookimpls():
+        plugin_name = impl.plugin_name
+
+        def register(spec: ProviderSpec, _plugin: str = plugin_name) -> None:
+            _add_provider(state, spec, _plugin)
+
+        impl.function(register=register)
+
+
+def _add_provider(state: _Loaded, spec: ProviderSpec, plugin: str) -> None:
+    if not isinstance(spec, ProviderSpec):
+        raise PluginError(f"plugin {plugin!r} registered {type(spec).__name__}, not a ProviderSpec")
+    if spec.name in state.providers:
+        other = state.providers[spec.name].plugin
+        raise PluginError(
+            f"provider name {spec.name!r} is registered twice: by plugin {other!r} and by {plugin!r}"
+        )
+    distribution, version = state.versions.get(plugin, ("", ""))
+    state.providers[spec.name] = RegisteredProvider(spec, plugin, distribution, version)
+
+
+def _provider_hooks(state: _Loaded, name: str) -> ProviderHooks:
+    owner = state.providers[name].plugin
+    others = [
+        state.pm.get_plugin(info.plugin)
+        for info in state.providers.values()
+        if info.plugin != owner
+    ]
+
+    def caller(hook: str, required: bool) -> Optional[Any]:
+        own = [
+            impl
+            for impl in getattr(state.pm.hook, hook).get_hookimpls()
+            if impl.plugin_name == owner and not impl.hookwrapper and not impl.wrapper
+        ]
+        if not own:
+            if required:
+                raise PluginError(f"plugin {owner!r} registers provider {name!r} but implements no {hook}")
+            return None
+        return state.pm.subset_hook_caller(hook, remove_plugins=others)
+
+    return ProviderHooks(
+        provider=name,
+        plugin=owner,
+        authenticate=caller("integrations_authenticate", True),
+        refresh=caller("integrations_refresh", False),
+        call=caller("integrations_call", True),
+    )
 
 
 _default: Optional[Host] = None

@@ -3,7 +3,6 @@
 
 from __future__ import annotations
 
-import logging
 import os
 import re
 from typing import TYPE_CHECKING, Any, Callable, FrozenSet, Mapping, Optional, Tuple, Union
@@ -12,10 +11,10 @@ import attrs
 
 from .errors import ConfigurationError
 from .runtime import Clock, IdSource
-from .transport import Transport
+from .transport import Request, Transport
 
 if TYPE_CHECKING:
-    from .client import Client
+    from .client import Client, ProviderClient
     from .sandbox.emulator import EmulatorFactory
 
 __all__ = ["CallContext", "ProviderSpec", "RecordingRules"]
@@ -55,11 +54,14 @@ def _frozen_contours(value: Mapping[str, Mapping[str, str]]) -> Mapping[str, Map
 class ProviderSpec:
     """A provider's description, registered through ``integrations_register_providers``.
 
+    - ``name``: the provider's name (``connect("alor")``); unique across plugins.
+
     - ``contours``: contour name → service name → base URL, e.g.
       ``{"test": {"oauth": "https://oauthdev.alor.ru", "api": "https://apidev.alor.ru"}}``.
     - ``credentials``: the accepted credential shapes; a credential dict must contain every field of
       at least one of them, e.g. ``(frozenset({"email", "password"}), frozenset({"token"}))``.
-    - ``facade``: builds the typed client (``AlorClient``…) around a generic :class:`Client`.
+    - ``facade``: the typed client class (``AlorClient``…), built around a generic :class:`Client`;
+      a :class:`~integrations.client.ProviderClient` subclass whose ``provider_name`` is ``name``.
     - ``reauthenticate``: when a refresh is rejected, authenticate again from the credentials
       (true when the credentials differ from the refresh token).
     - ``emulator``: the factory of the test-contour emulator, or a ``"module:attr"`` reference to it
@@ -72,7 +74,7 @@ class ProviderSpec:
     name: str
     contours: Mapping[str, Mapping[str, str]] = attrs.field(converter=_frozen_contours)
     credentials: Tuple[FrozenSet[str], ...]
-    facade: Callable[[Client], Any]
+    facade: Callable[[Client], ProviderClient]
     description: str = ""
     default_contour: str = "test"
     reauthenticate: bool = False
@@ -140,7 +142,11 @@ class ProviderSpec:
 
 @attrs.frozen
 class CallContext:
-    """What every hook receives about the client it serves. Holds no secret."""
+    """What every hook receives about the client it serves. Holds no secret.
+
+    ``call(request)`` performs an unauthenticated exchange (a login, a refresh) through the
+    provider's call hook, so wrappers see it, within the deadline of the call that needed it.
+    """
 
     provider: str
     contour: str
@@ -148,7 +154,7 @@ class CallContext:
     transport: Transport
     clock: Clock
     ids: IdSource
-    logger: logging.Logger
+    _exchange: Callable[[Request], Any] = attrs.field(repr=False, eq=False, alias="exchange")
 
     def url(self, service: str, path: str) -> str:
         """Join a service's base URL and a path."""
@@ -157,3 +163,8 @@ class CallContext:
         except KeyError:
             raise ConfigurationError(f"provider {self.provider!r} has no service {service!r}") from None
         return base + (path if path.startswith("/") else "/" + path)
+
+    def call(self, request: Request) -> Any:
+        """Send ``request`` (``authenticated=False``) through the provider's call hook, with the
+        host's retry rules and the current call's deadline; return what the hook returns."""
+        return self._exchange(request)

@@ -2,7 +2,7 @@
 
 Nothing in the library reads the system clock or generates a random id directly: it asks the
 :class:`Clock` and the :class:`IdSource` it was given. Production uses :class:`SystemClock` and
-:class:`UuidIds`; recording and replay use :class:`FrozenClock` (or :class:`ManualClock`) and
+:class:`UuidIds`; recording and replay use a :class:`ManualClock` set to the recording instant and
 :class:`SequentialIds`, so a cassette replays the same way years after it was recorded.
 """
 
@@ -14,7 +14,7 @@ import time
 import uuid
 from typing import Protocol, runtime_checkable
 
-__all__ = ["Clock", "FrozenClock", "IdSource", "ManualClock", "SequentialIds", "SystemClock", "UuidIds"]
+__all__ = ["Clock", "IdSource", "ManualClock", "SequentialIds", "SystemClock", "UuidIds"]
 
 
 @runtime_checkable
@@ -81,13 +81,6 @@ class ManualClock:
         return f"ManualClock({self.now()!r})"
 
 
-class FrozenClock(ManualClock):
-    """A :class:`ManualClock` meant to stand still: replay freezes time at the recording instant."""
-
-    def __repr__(self) -> str:
-        return f"FrozenClock({self.now()!r})"
-
-
 class UuidIds:
     """Random UUID4 ids, for production."""
 
@@ -101,7 +94,7 @@ class UuidIds:
 class SequentialIds:
     """Deterministic UUID-shaped ids ``00000000-0000-4000-8000-000000000001``, ``…002`` and so on.
 
-    Thread-safe. ``prefix`` (up to 8 hex digits) separates sources that must not collide.
+    Thread-safe. ``prefix`` (exactly 8 lower-case hex digits) separates sources that must not collide.
     """
 
     def __init__(self, start: int = 1, prefix: str = "00000000") -> None:

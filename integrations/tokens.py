@@ -8,13 +8,16 @@ flight: however many threads notice at once, one renewal happens and the others 
 
 from __future__ import annotations
 
+import contextlib
 import threading
-from typing import Any, Callable, Mapping, Optional, Protocol
+from typing import Any, Callable, Iterator, Mapping, Optional, Protocol
 
 import attrs
 
+from . import errors
 from .errors import AuthenticationError
 from .runtime import Clock
+from .transport import Deadline
 
 __all__ = ["MemoryTokenStore", "Token", "TokenManager", "TokenStore"]
 
@@ -87,7 +90,7 @@ class TokenManager:
         self,
         *,
         authenticate: Callable[[], Token],
-        refresh: Callable[[Token], Token],
+        refresh: Optional[Callable[[Token], Token]],
         clock: Clock,
         leeway: float = 60.0,
         reauthenticate: bool = False,
@@ -105,24 +108,42 @@ class TokenManager:
         self.authentications = 0
         self.refreshes = 0
 
-    def token(self) -> Token:
-        """Return a token that is not about to expire, renewing it first if needed."""
+    def token(self, deadline: Optional[Deadline] = None) -> Token:
+        """Return a token that is not about to expire, renewing it first if needed.
+
+        With a ``deadline``, waiting for another thread's renewal ends with
+        :class:`~integrations.errors.Timeout` when the deadline passes.
+        """
         current = self._current
         if current is not None and not self._is_due(current):
             return current
-        with self._lock:
+        with self._locked(deadline):
             current = self._load()
             if current is not None and not self._is_due(current):
                 return current
             return self._renew(current)
 
-    def renew_rejected(self, rejected: Token) -> Token:
+    def renew_rejected(self, rejected: Token, deadline: Optional[Deadline] = None) -> Token:
         """The provider rejected ``rejected``: renew it, unless another thread already did."""
-        with self._lock:
+        with self._locked(deadline):
             current = self._load()
             if current is not None and current is not rejected and not self._is_due(current):
                 return current
             return self._renew(current)
+
+    @contextlib.contextmanager
+    def _locked(self, deadline: Optional[Deadline]) -> Iterator[None]:
+        timeout = -1.0 if deadline is None else max(0.0, deadline.remaining())
+        if not self._lock.acquire(timeout=timeout):
+            raise errors.Timeout(
+                f"gave up waiting for another thread's token renewal: the call's "
+                f"{deadline.timeouts.total if deadline else 0:g} s deadline passed",
+                outcome_unknown=False,
+            )
+        try:
+            yield
+        finally:
+            self._lock.release()
 
     def peek(self) -> Optional[Token]:
         """The current token without renewing it (``None`` before the first call)."""
@@ -135,7 +156,7 @@ class TokenManager:
         return self._current
 
     def leeway_for(self, token: Token) -> float:
-        """The renewal margin: the configured leeway, kept under half the token's lifetime."""
+        """The renewal margin: the configured leeway, kept under a third of the token's lifetime."""
         if token.expires_at is None or token.issued_at is None:
             return self._leeway
         lifetime = max(0.0, token.expires_at - token.issued_at)
@@ -148,7 +169,12 @@ class TokenManager:
 
     def _renew(self, current: Optional[Token]) -> Token:
         # Called with the lock held.
-        if current is None or not current.refreshable or self._refresh_expired(current):
+        if (
+            current is None
+            or self._refresh is None
+            or not current.refreshable
+            or self._refresh_expired(current)
+        ):
             new = self._obtain()
         else:
             try:

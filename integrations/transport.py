@@ -10,58 +10,132 @@ from __future__ import annotations
 
 import json as jsonlib
 import logging
+import math
 import re
+import socket
 import time
 from decimal import Decimal
-from typing import Any, Mapping, Optional, Tuple, Union
+from typing import Any, Iterator, Mapping, Optional, Set, Tuple, Union
 
 import attrs
 import requests
-import requests.adapters
 from requests.structures import CaseInsensitiveDict
+from urllib3.exceptions import NewConnectionError, ReadTimeoutError
 
-from . import errors
+from . import _deadline, errors
 
-__all__ = ["Request", "Response", "Timeouts", "Transport", "TimeoutLike"]
+__all__ = ["Deadline", "Request", "Response", "Timeouts", "Transport", "TimeoutLike"]
 
 log = logging.getLogger("integrations.transport")
 
 _QUERY = re.compile(r"\?[^\s'\")]*")
 
 
+def _seconds(value: Any) -> bool:
+    return (
+        isinstance(value, (int, float))
+        and not isinstance(value, bool)
+        and math.isfinite(value)
+        and value > 0
+    )
+
+
 @attrs.frozen
 class Timeouts:
-    """Connect and read timeouts in seconds. Every request has both."""
+    """How long one call may take, in seconds.
+
+    - ``connect``: the longest wait for one TCP (and TLS) connection;
+    - ``read``: the longest silence between two pieces of the answer;
+    - ``total``: the whole budget of one call, measured on the monotonic clock from the moment the
+      call starts: authentication it needs, every connection, every read, every retry and every wait
+      for ``Retry-After`` end within it (a body that drips in slowly included).
+
+    Defaults: 5 s connect, 30 s read, 60 s total.
+    """
 
     connect: float = 5.0
     read: float = 30.0
+    total: float = 60.0
+
+    def __attrs_post_init__(self) -> None:
+        for name in ("connect", "read", "total"):
+            if not _seconds(getattr(self, name)):
+                raise errors.ValidationError(
+                    f"timeout {name} must be a finite positive number, not {getattr(self, name)!r}"
+                )
 
     @classmethod
     def coerce(cls, value: TimeoutLike) -> Timeouts:
-        """Accept a number (both timeouts), a ``(connect, read)`` pair or a :class:`Timeouts`."""
+        """Accept a number ``T`` (the whole call within ``T``: connect, read and total all ``T``), a
+        ``(connect, read)`` pair (with the default total) or a :class:`Timeouts`.
+
+        Raises :class:`~integrations.errors.ValidationError` for anything else.
+        """
         if isinstance(value, Timeouts):
             return value
-        if isinstance(value, (int, float)) and not isinstance(value, bool) and value > 0:
-            return cls(float(value), float(value))
-        if isinstance(value, tuple) and len(value) == 2 and all(
-            isinstance(v, (int, float)) and not isinstance(v, bool) and v > 0 for v in value
-        ):
+        if _seconds(value):
+            seconds = float(value)  # type: ignore[arg-type]
+            return cls(seconds, seconds, seconds)
+        if isinstance(value, tuple) and len(value) == 2 and all(_seconds(v) for v in value):
             return cls(float(value[0]), float(value[1]))
         raise errors.ValidationError(
-            f"timeout must be a positive number or a (connect, read) pair, not {value!r}"
+            "timeout must be a finite positive number, a (connect, read) pair or a Timeouts, "
+            f"not {value!r}"
         )
 
 
+class Deadline:
+    """The end of one call's time budget (``Timeouts.total``), on the monotonic clock.
+
+    Created when a call starts and handed to every exchange of that call, retries included. Real
+    time, not the injected :class:`~integrations.runtime.Clock`: a fake clock must not be able to
+    stretch a real wait.
+    """
+
+    __slots__ = ("expires", "started", "timeouts")
+
+    def __init__(self, timeouts: Timeouts) -> None:
+        self.timeouts = timeouts
+        self.started = time.monotonic()
+        self.expires = self.started + timeouts.total
+
+    def elapsed(self) -> float:
+        """Real seconds since the call started."""
+        return time.monotonic() - self.started
+
+    def remaining(self) -> float:
+        """Seconds left (negative once expired)."""
+        return self.expires - time.monotonic()
+
+    @property
+    def expired(self) -> bool:
+        return time.monotonic() >= self.expires
+
+    def __repr__(self) -> str:
+        return f"<Deadline {self.remaining():.3f}s left of {self.timeouts.total}s>"
+
+
 TimeoutLike = Union[float, Tuple[float, float], Timeouts]
+
+
+_SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 
 
 @attrs.frozen
 class Request:
     """One provider call, before the provider's call hook turns it into HTTP.
 
-    ``request_id`` is fixed when the request is built, so a retry of the same request carries the
-    same id (ALOR ``X-REQID``, the JSON-RPC ``id``). ``idempotent`` requests may be retried after a
-    transport failure; a command is idempotent only because its id lets the provider deduplicate it.
+    - ``operation`` names the call for wrappers, logs and errors: ``<provider>.<name>``, for
+      example ``alor.orderbook`` or ``tradingdesk.User.auth``.
+    - ``request_id`` is fixed when the request is built, so a retry of the same request carries the
+      same id (ALOR ``X-REQID``, the JSON-RPC ``id``).
+    - ``retry``: whether the host may send the request again after a failure whose outcome is
+      unknown (a timeout, a lost connection, a 5xx). True by default only for GET, HEAD and OPTIONS;
+      a builder sets it for a command the provider deduplicates by its request id (an ALOR order)
+      and leaves it false for anything a repeat would perform twice. A request that was certainly
+      not processed (the connection could not be made, HTTP 429) is retried either way.
+    - ``timeout``: this call's :class:`Timeouts` (``None``: the client's).
+    - ``authenticated``: false for logins and refreshes, which carry no access token.
     """
 
     method: str
@@ -74,11 +148,11 @@ class Request:
     operation: str = ""
     authenticated: bool = True
     timeout: Optional[Timeouts] = None
-    idempotent: bool = attrs.field()
+    retry: bool = attrs.field()
 
-    @idempotent.default
-    def _idempotent_default(self) -> bool:
-        return self.method.upper() in ("GET", "HEAD", "OPTIONS") or self.request_id is not None
+    @retry.default
+    def _retry_default(self) -> bool:
+        return self.method.upper() in _SAFE_METHODS
 
 
 @attrs.frozen(repr=False)
@@ -145,7 +219,8 @@ class Transport:
         if session is None:
             session = requests.Session()
             # Big enough that 16+ threads sharing a client never discard pooled connections.
-            adapter = requests.adapters.HTTPAdapter(pool_connections=4, pool_maxsize=pool_size)
+            # Its connections bound every socket operation by the current call's deadline.
+            adapter = _deadline.DeadlineAdapter(pool_connections=4, pool_maxsize=pool_size)
             session.mount("http://", adapter)
             session.mount("https://", adapter)
             session.headers["User-Agent"] = user_agent
@@ -162,37 +237,48 @@ class Transport:
         params: Optional[Mapping[str, Any]] = None,
         json: Any = None,
         headers: Optional[Mapping[str, str]] = None,
-        timeout: Optional[Timeouts] = None,
+        deadline: Optional[Deadline] = None,
         request_id: Optional[str] = None,
     ) -> Response:
         """Send one request and return the answer, whatever its status.
 
-        Raises :class:`~integrations.errors.Timeout` or :class:`~integrations.errors.ConnectionError`
-        when no answer arrived.
+        ``deadline`` bounds the whole exchange (a new one from this transport's timeouts when
+        ``None``): connecting, sending and every read of the answer end by it, however slowly the
+        server drips its headers or body (on this transport's own session; a session passed in gets
+        per-operation timeouts only).
+
+        Raises :class:`~integrations.errors.Timeout` (the deadline, or a connect or read timeout) or
+        :class:`~integrations.errors.ConnectionError` when no answer arrived; ``outcome_unknown`` is
+        false only when nothing of the request was sent.
         """
-        t = timeout or self.timeouts
+        deadline = deadline or Deadline(self.timeouts)
+        remaining = deadline.remaining()
+        if remaining <= 0:
+            raise errors.Timeout(
+                f"{method} {_safe_url(url)} not sent: "
+                f"the call's {deadline.timeouts.total:g} s deadline has passed",
+                request_id=request_id, outcome_unknown=False,
+            )
+        t = deadline.timeouts
         body: Optional[bytes] = None
         all_headers = dict(headers or {})
         if json is not None:
             body = jsonlib.dumps(json, default=_json_default, separators=(",", ":")).encode()
             all_headers.setdefault("Content-Type", "application/json")
         started = time.perf_counter()
+        # The sockets of this thread's connections read the deadline from here (see _deadline).
+        call = _deadline.current
+        outer = call.expires, call.sent
+        call.expires, call.sent = deadline.expires, None
         try:
             r = self.session.request(
-                method, url, params=params, data=body, headers=all_headers, timeout=(t.connect, t.read)
+                method, url, params=params, data=body, headers=all_headers,
+                timeout=(min(t.connect, remaining), min(t.read, remaining)),
             )
-        except requests.exceptions.Timeout as exc:
-            raise errors.Timeout(
-                f"{method} {_safe_url(url)} timed out ({_reason(exc)})", request_id=request_id
-            ) from None
-        except requests.exceptions.ConnectionError as exc:
-            raise errors.ConnectionError(
-                f"{method} {_safe_url(url)} failed: {_reason(exc)}", request_id=request_id
-            ) from None
         except requests.exceptions.RequestException as exc:
-            raise errors.TransportError(
-                f"{method} {_safe_url(url)} failed: {_reason(exc)}", request_id=request_id
-            ) from None
+            raise _failure(exc, method, url, deadline, call.sent, request_id) from None
+        finally:
+            call.expires, call.sent = outer
         elapsed = time.perf_counter() - started
         if log.isEnabledFor(logging.DEBUG):
             log.debug("%s %s -> %s in %.1f ms", method, _safe_url(url), r.status_code, elapsed * 1000)
@@ -208,6 +294,73 @@ class Transport:
     def close(self) -> None:
         if self._owns_session:
             self.session.close()
+
+
+# A socket timeout set to the time left may wake a hair before the deadline on a coarse clock.
+_DEADLINE_SLACK = 0.005
+_NOTHING_SENT = (
+    requests.exceptions.ConnectTimeout,
+    requests.exceptions.InvalidURL,
+    requests.exceptions.InvalidSchema,
+    requests.exceptions.MissingSchema,
+    requests.exceptions.InvalidHeader,
+)
+
+
+def _failure(
+    exc: requests.exceptions.RequestException,
+    method: str,
+    url: str,
+    deadline: Deadline,
+    sent: Optional[bool],
+    request_id: Optional[str],
+) -> errors.TransportError:
+    """The error for a failed exchange.
+
+    ``sent`` says whether a byte of the request may have left on one of the transport's own
+    connections (``None`` when none was used, as with a caller's session or vcrpy's stubs: then the
+    exception's kind decides).
+    """
+    where = f"{method} {_safe_url(url)}"
+    causes = list(_causes(exc))
+    # Refused, unreachable, name not resolved (urllib3 1.26 makes it a ConnectTimeoutError: it is not).
+    no_connection = any(isinstance(e, NewConnectionError) for e in causes)
+    outcome_unknown = sent if sent is not None else not (no_connection or isinstance(exc, _NOTHING_SENT))
+    timed_out = not no_connection and (
+        isinstance(exc, requests.exceptions.Timeout)
+        # requests reports a read timeout while reading the body as a ConnectionError.
+        or any(isinstance(e, (ReadTimeoutError, socket.timeout)) for e in causes)
+    )
+    if timed_out:
+        if isinstance(exc, requests.exceptions.ConnectTimeout):
+            outcome_unknown = False
+        if deadline.remaining() <= _DEADLINE_SLACK:
+            message = f"{where} timed out: the call's {deadline.timeouts.total:g} s deadline expired"
+        else:
+            message = f"{where} timed out ({_reason(exc)})"
+        return errors.Timeout(message, request_id=request_id, outcome_unknown=outcome_unknown)
+    if isinstance(exc, (requests.exceptions.ConnectionError, requests.exceptions.ChunkedEncodingError)):
+        return errors.ConnectionError(
+            f"{where} failed: {_reason(exc)}", request_id=request_id, outcome_unknown=outcome_unknown
+        )
+    return errors.TransportError(
+        f"{where} failed: {_reason(exc)}", request_id=request_id, outcome_unknown=outcome_unknown
+    )
+
+
+def _causes(exc: BaseException) -> Iterator[BaseException]:
+    """``exc`` and what it wraps: requests and urllib3 nest errors in ``args``, ``reason`` and
+    ``__cause__`` (not ``__context__``: an error met while handling another is not its cause)."""
+    seen: Set[int] = set()
+    todo = [exc]
+    while todo and len(seen) < 32:
+        e = todo.pop()
+        if id(e) in seen:
+            continue
+        seen.add(id(e))
+        yield e
+        inner = [getattr(e, "reason", None), e.__cause__, *e.args]
+        todo.extend(i for i in inner if isinstance(i, BaseException))
 
 
 def _reason(exc: BaseException) -> str:

@@ -3,8 +3,10 @@ against a provider's sandbox on 127.0.0.1 (pytest-socket refuses any other host)
 
 from __future__ import annotations
 
+import textwrap
 import time
-from typing import Any, Iterator, List, Tuple
+from pathlib import Path
+from typing import Any, Callable, Dict, Iterator, List, Tuple
 
 import pytest
 
@@ -97,3 +99,22 @@ def run_in_threads(fn: Any, threads: int = 16) -> Tuple[List[Any], List[BaseExce
 def threaded() -> Any:
     """``threaded(fn)``: run ``fn`` in 16 threads released together; returns (results, errors)."""
     return run_in_threads
+
+
+@pytest.fixture
+def install_dist(tmp_path: Path) -> Callable[..., Path]:
+    """``install_dist(dist, entry_points, {module: source})``: a distribution installed outside the
+    repo, as a dist-info directory plus modules in a fresh site dir; returns the dir to put on
+    ``sys.path``. That is all ``importlib.metadata`` needs to find its entry points."""
+
+    def install(dist: str, entry_points: str, modules: Dict[str, str]) -> Path:
+        site = tmp_path / f"site-{dist}"
+        info = site / f"{dist}-1.2.3.dist-info"
+        info.mkdir(parents=True)
+        (info / "METADATA").write_text(f"Metadata-Version: 2.1\nName: {dist}\nVersion: 1.2.3\n")
+        (info / "entry_points.txt").write_text(textwrap.dedent(entry_points))
+        for name, source in modules.items():
+            (site / f"{name}.py").write_text(source)
+        return site
+
+    return install

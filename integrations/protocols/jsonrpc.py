@@ -27,20 +27,19 @@ from typing import Any, Dict, FrozenSet, List, Mapping, Optional, Pattern, Seque
 
 import attrs
 
-from integrations import errors
-from integrations.client import raise_for_status
-from integrations.provider import CallContext
-from integrations.runtime import IdSource
-from integrations.tokens import Token
-from integrations.transport import Request, Response
+from .. import errors
+from ..provider import CallContext
+from ..runtime import IdSource
+from ..tokens import Token
+from ..transport import Deadline, Request, Response
+from .rest import raise_for_status
 
 __all__ = [
     "STANDARD_CODES", "AuthErrorRule", "RpcCall", "RpcOutcome", "build_batch", "build_request",
-    "check_response", "decode", "envelope", "exchange", "match_batch", "notification", "outcomes",
-    "parse_reply",
+    "check_response", "decode", "envelope", "exchange", "match_batch", "notification", "parse_reply",
 ]
 
-log = logging.getLogger("integrations.jsonrpc")
+log = logging.getLogger(__name__)
 
 VERSION = "2.0"
 PARSE_ERROR = -32700
@@ -135,23 +134,29 @@ def _object(call: RpcCall, ids: IdSource) -> Tuple[Dict[str, Any], Optional[str]
 
 
 def build_request(call: RpcCall, *, ids: IdSource, path: str, query_parameter: Optional[str] = None,
-                  authenticated: bool = True, operation: str = "") -> Request:
+                  authenticated: bool = True, operation: str = "", retry: bool = False) -> Request:
     """A POST of one request object (or notification) to ``path``, the method mirrored in the query
-    as ``?<query_parameter>=<method>`` when a parameter name is given."""
+    as ``?<query_parameter>=<method>`` when a parameter name is given.
+
+    ``retry``: whether the call may be sent again when its outcome is unknown. False by default:
+    a JSON-RPC server need not deduplicate by id, so only the caller knows whether a method is a
+    read. A notification is never retried (nothing could tell a repeat from a new one).
+    """
     body, request_id = _object(call, ids)
     return Request(
         "POST", path,
         params={query_parameter: call.method} if query_parameter else None,
         json=body, request_id=request_id, operation=operation or call.method, authenticated=authenticated,
+        retry=retry and not call.notify,
     )
 
 
 def build_batch(calls: Sequence[RpcCall], *, ids: IdSource, path: str, query_parameter: Optional[str] = None,
-                authenticated: bool = True, operation: str = "batch") -> Request:
+                authenticated: bool = True, operation: str = "batch", retry: bool = False) -> Request:
     """A POST of a batch (a JSON array). ``?<query_parameter>=`` lists the distinct methods, comma
     separated, in call order: a batch has no single method, and the list keeps it identifiable in
-    access logs. The request id is the first call's id; a batch holding a notification is not retried
-    after a transport failure (a notification cannot be deduplicated).
+    access logs. The request id is the first call's id. ``retry`` as for :func:`build_request`; a
+    batch holding a notification is never retried.
 
     Raises :class:`~integrations.errors.ValidationError` for an empty batch.
     """
@@ -166,7 +171,7 @@ def build_batch(calls: Sequence[RpcCall], *, ids: IdSource, path: str, query_par
         json=[body for body, _ in bodies],
         request_id=request_ids[0] if request_ids else None,
         operation=operation, authenticated=authenticated,
-        idempotent=bool(request_ids) and len(request_ids) == len(calls),
+        retry=retry and len(request_ids) == len(calls),
     )
 
 
@@ -402,27 +407,23 @@ def check_response(
     return results
 
 
-def outcomes(response: Response, sent: Any, *, provider: str = "") -> List[RpcOutcome]:
-    """The outcomes of ``sent`` in a response that :func:`check_response` already accepted."""
-    document = _document(response)
-    if document is _NOT_JSON:
-        raise errors.ProtocolError(f"{provider}: the reply is not JSON", provider=provider,
-                                   request_id=response.request_id)
-    return decode(sent, document, provider=provider, status=response.status)
-
-
 def exchange(
-    ctx: CallContext, token: Optional[Token], request: Request, *, provider: str, auth_rule: AuthErrorRule
-) -> Response:
+    ctx: CallContext,
+    token: Optional[Token],
+    request: Request,
+    deadline: Deadline,
+    *,
+    provider: str,
+    auth_rule: AuthErrorRule,
+) -> List[RpcOutcome]:
     """Send ``request`` (its ``json`` is a request object or a batch) with ``token`` as Bearer, and
-    return the response once :func:`check_response` accepts it."""
+    return the outcomes of what was sent, decoded and validated once by :func:`check_response`."""
     headers = {"Accept": "application/json", **dict(request.headers)}
     if token is not None:
         headers["Authorization"] = f"Bearer {token.access}"
     response = ctx.transport.send(
         request.method, ctx.url(request.service, request.path), params=request.params, json=request.json,
-        headers=headers, timeout=request.timeout, request_id=request.request_id,
+        headers=headers, deadline=deadline, request_id=request.request_id,
     )
-    check_response(response, request.json, provider=provider, authenticated=token is not None,
-                   auth_rule=auth_rule)
-    return response
+    return check_response(response, request.json, provider=provider, authenticated=token is not None,
+                          auth_rule=auth_rule)

@@ -1,5 +1,5 @@
-"""The ALOR provider plugin: hook implementations. Registered through the ``integrations`` entry-point
-group, exactly as a third-party plugin is."""
+"""The ALOR provider plugin: its hook implementations. Registered through the ``integrations``
+entry-point group, exactly as a third-party plugin is; the host calls these hooks only for ALOR."""
 
 from __future__ import annotations
 
@@ -10,21 +10,20 @@ from typing import Callable, Mapping, Optional
 import attrs
 
 from integrations import errors, hookimpl
-from integrations.client import raise_for_status
+from integrations.protocols.rest import raise_for_status
 from integrations.provider import CallContext, ProviderSpec
 from integrations.tokens import Token
-from integrations.transport import Request, Response
+from integrations.transport import Deadline, Request, Response
 
-from . import demo, provider
+from . import auth, demo, provider
 from .api import AlorClient
-from .auth import exchange_refresh_token
+from .recording import RECORDING
 
 __all__ = ["AlorClient"]
 
 __version__ = "0.1.0"
 
-log = logging.getLogger("integrations.alor")
-
+log = logging.getLogger(f"integrations.{provider.NAME}")
 
 
 @hookimpl
@@ -32,39 +31,35 @@ def integrations_register_providers(register: Callable[[ProviderSpec], None]) ->
     register(
         ProviderSpec(
             name=provider.NAME,
-            description="ALOR Broker (REST + JWT)",
+            description=provider.DESCRIPTION,
             contours=provider.CONTOURS,
             credentials=provider.CREDENTIALS,
             facade=AlorClient,
             token_leeway=provider.TOKEN_LEEWAY,
             # Imported only when a sandbox starts: production never loads emulator code.
             emulator="integrations_alor.sandbox:AlorEmulator",
-            recording=provider.RECORDING,
+            recording=RECORDING,
             demo=demo.run,
         )
     )
 
 
 @hookimpl
-def integrations_authenticate(ctx: CallContext, credentials: Mapping[str, str]) -> Optional[Token]:
-    if ctx.provider != provider.NAME:
-        return None
-    return exchange_refresh_token(ctx, credentials["refresh_token"])
+def integrations_authenticate(ctx: CallContext, credentials: Mapping[str, str]) -> Token:
+    return auth.exchange_refresh_token(ctx, credentials["refresh_token"])
 
 
 @hookimpl
-def integrations_refresh(ctx: CallContext, token: Token) -> Optional[Token]:
-    if ctx.provider != provider.NAME:
-        return None
+def integrations_refresh(ctx: CallContext, token: Token) -> Token:
     if not token.refresh:
         raise errors.AuthenticationError("this ALOR token carries no refresh token", provider=provider.NAME)
-    return exchange_refresh_token(ctx, token.refresh)
+    return auth.exchange_refresh_token(ctx, token.refresh)
 
 
 @hookimpl
-def integrations_call(ctx: CallContext, token: Optional[Token], request: Request) -> Optional[Response]:
-    if ctx.provider != provider.NAME:
-        return None
+def integrations_call(
+    ctx: CallContext, token: Optional[Token], request: Request, deadline: Deadline
+) -> Response:
     headers = dict(request.headers)
     if token is not None:
         headers["Authorization"] = f"Bearer {token.access}"
@@ -77,12 +72,12 @@ def integrations_call(ctx: CallContext, token: Optional[Token], request: Request
         params=request.params,
         json=request.json,
         headers=headers,
-        timeout=request.timeout,
+        deadline=deadline,
         request_id=request.request_id,
     )
     if response.status == 400 and request.request_id is not None:
         response = _first_answer(response)
-    raise_for_status(provider.NAME, response)
+    raise_for_status(provider.NAME, response, fields=provider.ERROR_FIELDS)
     return response
 
 

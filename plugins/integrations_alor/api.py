@@ -14,6 +14,7 @@ from integrations.transport import Request, Response, TimeoutLike, Timeouts
 
 from .auth import decode_jwt_claims
 from .models import AlorAccount, CancelAck, OrderAck, OrderBook, structure_orderbook
+from .provider import NAME
 
 __all__ = ["AlorClient"]
 
@@ -81,15 +82,18 @@ def _comment(value: Any) -> Optional[str]:
 class AlorClient(ProviderClient):
     """ALOR through the plugin host. Thread-safe; authenticates lazily on the first call.
 
-    Obtain one with ``integrations.connect("alor", credentials={"refresh_token": ...})``.
+    Obtain one with ``integrations.connect(AlorClient, credentials={"refresh_token": ...})``.
     """
+
+    provider_name = NAME
 
     # -- account -----------------------------------------------------------------------------
 
     @property
     def account(self) -> AlorAccount:
-        """The account the JWT describes. Authenticates first if no token is held yet."""
-        token = self._client.tokens.token()
+        """The account the JWT describes. Authenticates first if no token is held yet (through the
+        call path: its deadline, its wrappers; a closed client raises)."""
+        token = self._client.token()
         claims = token.claims or decode_jwt_claims(token.access)
         return AlorAccount(
             login=str(claims.get("sub", "")),
@@ -131,7 +135,7 @@ class AlorClient(ProviderClient):
         if instrument_group is not None:
             params["instrumentGroup"] = _token(instrument_group, "instrument_group", _TICKER)
         request = Request(
-            "GET", f"/md/v2/orderbooks/{exchange}/{symbol}", params=params, operation="alor.orderbook"
+            "GET", f"/md/v2/orderbooks/{exchange}/{symbol}", params=params, operation=f"{NAME}.orderbook"
         )
         response = self._send(request, timeout)
         return structure_orderbook(response.json(decimals=True), wire_format)
@@ -198,9 +202,10 @@ class AlorClient(ProviderClient):
             "exchange": _exchange(exchange),
             "stop": "true" if _bool(stop, "stop") else "false",
         }
+        # Repeating a cancel never cancels twice, so it may be retried.
         request = Request(
             "DELETE", f"{ORDERS}/{number}", params=params, request_id=self._client.ctx.ids.new_id(),
-            operation="alor.cancel_order",
+            operation=f"{NAME}.cancel_order", retry=True,
         )
         response = self._send(request, timeout)
         return CancelAck(order_number=number, message=response.text.strip())
@@ -215,20 +220,29 @@ class AlorClient(ProviderClient):
         service: str = "api",
         params: Optional[Mapping[str, Any]] = None,
         json: Any = None,
+        retry: Optional[bool] = None,
         timeout: Optional[TimeoutLike] = None,
     ) -> Any:
         """Call an endpoint that has no typed method yet; returns the decoded JSON (or the text
-        when the body is not JSON). Authenticated, with the same refresh, retry and error mapping."""
+        when the body is not JSON). Authenticated, with the same refresh, deadline and error mapping.
+
+        A GET may be retried after a failure whose outcome is unknown; any other method only with
+        ``retry=True`` (say so only when ALOR deduplicates it by its ``X-REQID`` or repeating it is
+        harmless). Otherwise such a failure raises an ``OperationFailed`` that says the outcome is
+        unknown.
+        """
         if not isinstance(method, str) or method.upper() not in ("GET", "POST", "PUT", "DELETE"):
             raise ValidationError(f"method must be GET, POST, PUT or DELETE, not {method!r}")
         if not isinstance(path, str) or not path.startswith("/") or "://" in path:
             raise ValidationError(f"path must start with '/', not {path!r}")
         if service not in self._client.ctx.base_urls:
             raise ValidationError(f"service must be one of {', '.join(sorted(self._client.ctx.base_urls))}")
+        if retry is not None and not isinstance(retry, bool):
+            raise ValidationError(f"retry must be True, False or None, not {retry!r}")
         method = method.upper()
         request_id = self._client.ctx.ids.new_id() if method != "GET" else None
         request = Request(method, path, service=service, params=params, json=json, request_id=request_id,
-                          operation="alor.request")
+                          operation=f"{NAME}.request", retry=method == "GET" if retry is None else retry)
         response = self._send(request, timeout)
         try:
             return response.json(decimals=True)
@@ -240,7 +254,8 @@ class AlorClient(ProviderClient):
     def _send(self, request: Request, timeout: Optional[TimeoutLike]) -> Response:
         if timeout is not None:
             request = attrs.evolve(request, timeout=Timeouts.coerce(timeout))
-        return self._client.call(request)
+        response: Response = self._client.call(request)
+        return response
 
     def _order_body(
         self,
@@ -274,8 +289,10 @@ class AlorClient(ProviderClient):
         if request_id is not None and (not isinstance(request_id, str) or not 0 < len(request_id) <= 128):
             raise ValidationError("request_id must be a non-empty string of at most 128 characters")
         rid = request_id or self._client.ctx.ids.new_id()
+        # ALOR deduplicates commands by X-REQID, so a command whose reply was lost is safe to send
+        # again with the same id: the repeat is answered with the first attempt's result.
         request = Request("POST", f"{ORDERS}/actions/{kind}", json=body, request_id=rid,
-                          operation=f"alor.{kind}_order")
+                          operation=f"{NAME}.{kind}_order", retry=True)
         answer = self._send(request, timeout).json()
         number = answer.get("orderNumber") if isinstance(answer, dict) else None
         if isinstance(number, int) and not isinstance(number, bool):

@@ -8,9 +8,9 @@ import json
 from typing import Any, Mapping
 
 from integrations import errors
-from integrations.client import raise_for_status
 from integrations.provider import CallContext
 from integrations.tokens import Token
+from integrations.transport import Request
 
 from .provider import DEFAULT_LIFETIME, NAME
 
@@ -36,24 +36,31 @@ def decode_jwt_claims(jwt: str) -> dict[str, Any]:
 
 
 def exchange_refresh_token(ctx: CallContext, refresh_token: str) -> Token:
-    """``POST {oauth}/refresh`` with the refresh token in the body (never in the URL, where proxies log it).
+    """``POST {oauth}/refresh`` with the refresh token in the body (never in the URL, where proxies
+    log it), through the call hook as operation ``alor.refresh``.
 
-    Any non-2xx answer except 429 and 5xx means the refresh token is wrong, expired or revoked: ALOR
-    documents 403 and its body is undocumented, so the body is not parsed.
+    ALOR does not rotate refresh tokens, so a refresh whose reply is lost is safe to repeat. Any
+    refusal except 429 means the refresh token is wrong, expired or revoked: ALOR documents 403 and
+    its body is undocumented, so the body is not read.
     """
-    response = ctx.transport.send("POST", ctx.url("oauth", "/refresh"), json={"token": refresh_token})
-    if response.status == 429 or response.status >= 500:
-        raise_for_status(NAME, response)
-    if not 200 <= response.status < 300:
+    request = Request(
+        "POST", "/refresh", service="oauth", json={"token": refresh_token}, authenticated=False,
+        retry=True, operation=f"{NAME}.refresh",
+    )
+    try:
+        response = ctx.call(request)
+    except (errors.RateLimited, errors.OperationFailed):
+        raise
+    except errors.ApiError as exc:
         raise errors.AuthenticationError(
             "ALOR rejected the refresh token (wrong, expired, or revoked by a newer one); issue a new one",
             provider=NAME,
-            status=response.status,
-        )
+            status=exc.status,
+        ) from None
     body = response.json()
     access = body.get("AccessToken") if isinstance(body, Mapping) else None
     if not isinstance(access, str) or not access:
-        raise errors.ProtocolError("ALOR /refresh answered 200 without an AccessToken")
+        raise errors.ProtocolError("ALOR /refresh answered 200 without an AccessToken", provider=NAME)
     claims = decode_jwt_claims(access)
     now = ctx.clock.now()
     exp = claims.get("exp")

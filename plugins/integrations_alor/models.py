@@ -101,6 +101,24 @@ _KEYS = {
 _LEVEL_KEYS = {"simple": ("price", "volume"), "heavy": ("price", "volume"), "slim": ("p", "v")}
 
 
+def _volume(value: Any) -> int:
+    if type(value) is int:
+        return value
+    if isinstance(value, Decimal) and value == value.to_integral_value():
+        return int(value)
+    raise ProtocolError(f"expected an integer volume, got {type(value).__name__}")
+
+
+def _structure_levels(value: Any, _: Any) -> Tuple[PriceLevel, ...]:
+    # The hot path of every order book: one PriceLevel per level, built directly (no per-level
+    # dict, no generated per-field dispatch). Levels arrive as (price, volume) pairs.
+    return tuple(PriceLevel(_structure_decimal(price, Decimal), _volume(volume)) for price, volume in value)
+
+
+_LEVELS = Tuple[PriceLevel, ...]
+converter.register_structure_hook_func(lambda cls: cls == _LEVELS, _structure_levels)
+
+
 def structure_orderbook(data: Any, wire_format: str) -> OrderBook:
     """Build an :class:`OrderBook` from a decoded Simple, Slim or Heavy body.
 
@@ -112,8 +130,8 @@ def structure_orderbook(data: Any, wire_format: str) -> OrderBook:
         raise ProtocolError(f"order book: expected a JSON object, got {type(data).__name__}")
     try:
         normalized = {
-            "bids": [{"price": lvl[pk], "volume": lvl[vk]} for lvl in data.get(keys["bids"]) or ()],
-            "asks": [{"price": lvl[pk], "volume": lvl[vk]} for lvl in data.get(keys["asks"]) or ()],
+            "bids": [(lvl[pk], lvl[vk]) for lvl in data.get(keys["bids"]) or ()],
+            "asks": [(lvl[pk], lvl[vk]) for lvl in data.get(keys["asks"]) or ()],
             "ms_timestamp": data.get(keys["ms_timestamp"]) or 0,
             "existing": bool(data.get(keys["existing"], False)),
         }

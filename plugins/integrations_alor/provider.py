@@ -1,10 +1,11 @@
-"""ALOR's description: contours, services, credentials, recording rules."""
+"""ALOR's description: contours, services, credentials, token lifetime, error body fields."""
 
 from __future__ import annotations
 
-from integrations.provider import RecordingRules
+from integrations.protocols.rest import ErrorFields
 
 NAME = "alor"
+DESCRIPTION = "ALOR Broker (REST + JWT)"
 
 CONTOURS = {
     "test": {"oauth": "https://oauthdev.alor.ru", "api": "https://apidev.alor.ru"},
@@ -18,11 +19,6 @@ CREDENTIALS = (frozenset({"refresh_token"}),)
 TOKEN_LEEWAY = 60.0
 DEFAULT_LIFETIME = 1800.0
 
-RECORDING = RecordingRules(
-    secret_headers=("Authorization",),
-    secret_query=("token",),
-    secret_fields=("token", "refreshToken", "refresh_token", "AccessToken"),
-    # Portfolios and agreements are what the client reads from the JWT; they grant nothing alone.
-    jwt_claims_kept=("exp", "iat", "nbf", "ent", "scope", "portfolios", "agreements"),
-    matcher="rest",
-)
+# ALOR's error bodies: {"code": "OrderToCancelNotFound", "message": "..."}
+# (docs/reference/alor-api.md §5 and §7).
+ERROR_FIELDS = ErrorFields(code="code", message="message")

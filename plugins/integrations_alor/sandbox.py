@@ -21,7 +21,7 @@ from werkzeug.wsgi import get_input_stream
 from integrations.runtime import Clock, SystemClock
 from integrations.sandbox.emulator import WSGIApp
 
-from .sandbox_market import (
+from .sandbox_data import (
     ACCOUNTS,
     CONDITIONS,
     EMPTY_BOOK,

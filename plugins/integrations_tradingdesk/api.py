@@ -4,14 +4,17 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-from typing import Any, Dict, Iterable, List, Mapping, Optional, Sequence, Tuple, Union
+from typing import Any, Dict, Iterable, List, Mapping, Optional, Tuple, Union
+
+import attrs
 
 from integrations.client import ProviderClient
 from integrations.errors import ValidationError
-from integrations.transport import Request
+from integrations.protocols import jsonrpc
+from integrations.protocols.jsonrpc import RpcCall, RpcOutcome
+from integrations.transport import Request, TimeoutLike, Timeouts
 
-from . import jsonrpc, provider
-from .jsonrpc import RpcCall, RpcOutcome
+from . import provider
 from .models import (
     Campaign,
     CampaignCoverage,
@@ -98,23 +101,29 @@ def _batch_item(item: Any, position: int) -> RpcCall:
 class TradingDeskClient(ProviderClient):
     """Trading Desk through the plugin host. Thread-safe; authenticates lazily on the first call.
 
-    Obtain one with ``integrations.connect("tradingdesk", credentials={"email": ..., "password": ...})``
+    Obtain one with ``integrations.connect(TradingDeskClient, credentials={"email": ..., "password": ...})``
     or ``credentials={"token": <administrator token>}``.
+
+    The typed methods are reads: after a failure whose outcome is unknown they are retried.
+    :meth:`rpc`, :meth:`batch` and :meth:`notify` may call methods that change something, so they
+    are not retried unless the caller passes ``retry=True``.
     """
+
+    provider_name = provider.NAME
 
     # -- account -----------------------------------------------------------------------------
 
-    def user_info(self) -> UserInfo:
+    def user_info(self, *, timeout: Optional[TimeoutLike] = None) -> UserInfo:
         """``User.getInfo``: who the token belongs to and which methods it may call."""
-        return structure_user_info(self._result("User.getInfo", {}))
+        return structure_user_info(self._read("User.getInfo", {}, timeout))
 
     # -- campaigns and clients ---------------------------------------------------------------
 
-    def campaigns(self) -> Tuple[Campaign, ...]:
+    def campaigns(self, *, timeout: Optional[TimeoutLike] = None) -> Tuple[Campaign, ...]:
         """``Campaign.getList``: every campaign the user can see."""
-        return structure_campaigns(self._result("Campaign.getList", {}))
+        return structure_campaigns(self._read("Campaign.getList", {}, timeout))
 
-    def campaign(self, campaign_id: Union[int, str]) -> Campaign:
+    def campaign(self, campaign_id: Union[int, str], *, timeout: Optional[TimeoutLike] = None) -> Campaign:
         """``Campaign.getInfo``. Raises :class:`~integrations.errors.RpcError` (code -32005 in the
         sandbox) for an unknown id."""
         valid = (isinstance(campaign_id, int) and not isinstance(campaign_id, bool) and campaign_id > 0) or (
@@ -122,16 +131,20 @@ class TradingDeskClient(ProviderClient):
         if not valid:
             raise ValidationError(f"campaign_id must be a positive int or a non-empty string, "
                                   f"not {campaign_id!r}")
-        return structure_campaign(self._result("Campaign.getInfo", {"id": campaign_id}))
+        return structure_campaign(self._read("Campaign.getInfo", {"id": campaign_id}, timeout))
 
-    def partner_clients(self) -> Tuple[PartnerClient, ...]:
+    def partner_clients(self, *, timeout: Optional[TimeoutLike] = None) -> Tuple[PartnerClient, ...]:
         """``Partner.getClients``. A user without that method gets an ``RpcError`` (-32003 in the sandbox)."""
-        return structure_partner_clients(self._result("Partner.getClients", {}))
+        return structure_partner_clients(self._read("Partner.getClients", {}, timeout))
 
     # -- statistics --------------------------------------------------------------------------
 
     def coverage_and_inspection(
-        self, date_from: Optional[DateLike] = None, date_to: Optional[DateLike] = None
+        self,
+        date_from: Optional[DateLike] = None,
+        date_to: Optional[DateLike] = None,
+        *,
+        timeout: Optional[TimeoutLike] = None,
     ) -> Dict[str, CampaignCoverage]:
         """``Report.getCoverageAndInspection``: campaign name → totals, over the inclusive period or,
         with no dates, each campaign's whole lifetime. An empty report is ``{}``.
@@ -139,10 +152,16 @@ class TradingDeskClient(ProviderClient):
         Raises :class:`ValidationError` (before sending) for a bad date, only one date, or from > to.
         """
         period = _period(date_from, date_to)
-        return structure_coverage(self._result("Report.getCoverageAndInspection", _period_params(period)))
+        result = self._read("Report.getCoverageAndInspection", _period_params(period), timeout)
+        return structure_coverage(result)
 
     def target_statistics(
-        self, target_name: str, date_from: Optional[DateLike] = None, date_to: Optional[DateLike] = None
+        self,
+        target_name: str,
+        date_from: Optional[DateLike] = None,
+        date_to: Optional[DateLike] = None,
+        *,
+        timeout: Optional[TimeoutLike] = None,
     ) -> TargetStatistics:
         """``Statistic.getTarget``: the statistics tree of one targeting key (``"geo_id"``: continent,
         country, region with a ``total``, city) over the inclusive period (none: all data)."""
@@ -151,52 +170,88 @@ class TradingDeskClient(ProviderClient):
                                   f"not {target_name!r}")
         period = _period(date_from, date_to)
         params = {"targetName": target_name, **_period_params(period)}
-        result = self._result("Statistic.getTarget", params)
+        result = self._read("Statistic.getTarget", params, timeout)
         first, last = period if period is not None else (None, None)
         return structure_target(result, target_name, first, last)
 
     # -- escape hatches ----------------------------------------------------------------------
 
-    def rpc(self, method: str, params: Optional[Mapping[str, Any]] = None) -> Any:
-        """Call any method by name with named ``params``; returns the decoded ``result``. Raises
-        :class:`~integrations.errors.RpcError` when the server answers with an error object."""
-        return self._result(_method(method), _params(params))
+    def rpc(
+        self,
+        method: str,
+        params: Optional[Mapping[str, Any]] = None,
+        *,
+        retry: bool = False,
+        timeout: Optional[TimeoutLike] = None,
+    ) -> Any:
+        """Call any method by name with named ``params``; returns the decoded ``result``.
 
-    def notify(self, method: str, params: Optional[Mapping[str, Any]] = None) -> None:
-        """Send a notification: no id, and the server sends no reply (HTTP 204 or an empty body)."""
+        Raises :class:`~integrations.errors.RpcError` when the server answers with an error object.
+        Not retried after a failure whose outcome is unknown (Trading Desk does not deduplicate by
+        JSON-RPC id, so a repeat could act twice): such a failure raises an
+        :class:`~integrations.errors.OperationFailed` whose ``outcome_unknown`` is true. Pass
+        ``retry=True`` for a method that only reads.
+        """
+        return self._result(_method(method), _params(params), retry=_flag(retry, "retry"), timeout=timeout)
+
+    def notify(
+        self,
+        method: str,
+        params: Optional[Mapping[str, Any]] = None,
+        *,
+        timeout: Optional[TimeoutLike] = None,
+    ) -> None:
+        """Send a notification: no id, and the server sends no reply (HTTP 204 or an empty body).
+        Never retried: nothing could tell a repeat from a new notification."""
         call = RpcCall(_method(method), _params(params), notify=True)
-        self._client.call(self._request(call))
+        self._call(self._request(call, retry=False), timeout)
 
-    def batch(self, calls: Iterable[BatchItem]) -> List[RpcOutcome]:
+    def batch(
+        self, calls: Iterable[BatchItem], *, retry: bool = False, timeout: Optional[TimeoutLike] = None
+    ) -> List[RpcOutcome]:
         """Send several calls in one JSON-RPC batch; one :class:`RpcOutcome` per call, in call order.
 
         A failed call does not raise: its outcome carries the error (``outcome.unwrap()`` raises it).
         A notification's outcome has ``notification=True``. The whole batch raises only when the server
         rejects it as a whole or the access token is rejected (the batch is then sent once more with
         the same ids after renewal). ``?method=`` carries the distinct method names, comma separated.
-        Whether the real server accepts batches is unverified (fact sheet §7): prefer single calls.
+        Retried after an unknown outcome only with ``retry=True`` and no notification in it.
+        Whether the real server accepts batches is unverified (docs/reference/tradingdesk-api.md §7):
+        prefer single calls.
         """
-        if isinstance(calls, (str, bytes, Mapping)):
+        if isinstance(calls, (str, bytes, Mapping)) or not isinstance(calls, Iterable):
             raise ValidationError("calls must be a list of RpcCall or (method, params) items")
         items = [_batch_item(item, n) for n, item in enumerate(calls)]
         request = jsonrpc.build_batch(
             items, ids=self._client.ctx.ids, path=provider.PATH, query_parameter=provider.QUERY_PARAMETER,
-            operation=f"{provider.NAME}.batch",
+            operation=f"{provider.NAME}.batch", retry=_flag(retry, "retry"),
         )
-        response = self._client.call(request)
-        return jsonrpc.outcomes(response, request.json, provider=provider.NAME)
+        return self._call(request, timeout)
 
     # -- internals ---------------------------------------------------------------------------
 
-    def _request(self, call: RpcCall) -> Request:
+    def _request(self, call: RpcCall, *, retry: bool) -> Request:
         return jsonrpc.build_request(
             call, ids=self._client.ctx.ids, path=provider.PATH, query_parameter=provider.QUERY_PARAMETER,
             authenticated=call.method not in provider.UNAUTHENTICATED_METHODS,
-            operation=f"{provider.NAME}.{call.method}",
+            operation=f"{provider.NAME}.{call.method}", retry=retry,
         )
 
-    def _result(self, method: str, params: Dict[str, Any]) -> Any:
-        request = self._request(RpcCall(method, params))
-        response = self._client.call(request)
-        outcomes: Sequence[RpcOutcome] = jsonrpc.outcomes(response, request.json, provider=provider.NAME)
-        return outcomes[0].unwrap()
+    def _call(self, request: Request, timeout: Optional[TimeoutLike]) -> List[RpcOutcome]:
+        if timeout is not None:
+            request = attrs.evolve(request, timeout=Timeouts.coerce(timeout))
+        outcomes: List[RpcOutcome] = self._client.call(request)
+        return outcomes
+
+    def _result(self, method: str, params: Dict[str, Any], *, retry: bool,
+                timeout: Optional[TimeoutLike]) -> Any:
+        return self._call(self._request(RpcCall(method, params), retry=retry), timeout)[0].unwrap()
+
+    def _read(self, method: str, params: Dict[str, Any], timeout: Optional[TimeoutLike]) -> Any:
+        return self._result(method, params, retry=True, timeout=timeout)
+
+
+def _flag(value: Any, name: str) -> bool:
+    if not isinstance(value, bool):
+        raise ValidationError(f"{name} must be True or False, not {value!r}")
+    return value

@@ -6,26 +6,30 @@
 - ``{"token"}``: an administrator's long-lived (three-month) token, used as the Bearer token as is.
   Nothing can renew it, so it becomes a non-refreshable :class:`~integrations.tokens.Token` without I/O.
 
-Both methods go through :func:`integrations_tradingdesk.jsonrpc.exchange` without a Bearer token, so
-the same HTTP and JSON-RPC rules apply as to every other call.
+Both methods go through ``ctx.call`` (the provider's call hook, without a Bearer token), so the same
+HTTP and JSON-RPC rules, wrappers and deadline apply as to every other call. ``User.auth`` may be
+repeated after a lost reply (it only issues another token pair); ``User.tokenRefresh`` may not: the
+first attempt may have rotated the refresh token away. When its outcome is unknown, the next renewal
+finds the old refresh token refused and logs in again with the email and password.
 """
 
 from __future__ import annotations
 
-import datetime as dt
 import logging
 import re
-from typing import Any, Mapping, Optional
+from typing import Any, List, Mapping, Optional
 
 from integrations import errors
+from integrations.protocols import jsonrpc
 from integrations.provider import CallContext
 from integrations.tokens import Token
 
-from . import jsonrpc, provider
+from . import provider
+from .models import parse_datetime
 
-__all__ = ["admin_token", "authenticate", "login", "parse_datetime", "parse_expiry", "refresh"]
+__all__ = ["admin_token", "authenticate", "login", "parse_expiry", "refresh"]
 
-log = logging.getLogger("integrations.tradingdesk")
+log = logging.getLogger(f"integrations.{provider.NAME}")
 
 _OTHER_CODES = jsonrpc.STANDARD_CODES | {provider.ACCESS_DENIED, provider.CAMPAIGN_NOT_FOUND}
 # What a refusal of the credentials looks like, for each of the two methods.
@@ -39,89 +43,14 @@ REFRESH_REJECTED = jsonrpc.AuthErrorRule(
     other_known_codes=_OTHER_CODES | {provider.BAD_LOGIN},
 )
 
-# -- dates and expiries --------------------------------------------------------------------------
-
-_DATETIME = re.compile(
-    r"^(\d{4})-(\d{2})-(\d{2})(?:[T ](\d{2}):(\d{2})(?::(\d{2})(?:[.,](\d{1,9}))?)?)?"
-    r"\s*(Z|[+-]\d{2}(?::?\d{2})?)?$",
-    re.IGNORECASE,
-)
-_OFFSET = re.compile(r"^([+-])(\d{2}):?(\d{2})?$")
-# PHP's timezone_type 2 abbreviations (DST ones carry their own offset). Unknown ones fall back to UTC.
-_ABBREVIATIONS = {
-    "UTC": 0, "UT": 0, "GMT": 0, "Z": 0, "WET": 0, "WEST": 1, "BST": 1, "CET": 1, "CEST": 2, "MET": 1,
-    "MEST": 2, "EET": 2, "EEST": 3, "MSK": 3, "MSD": 4, "SAMT": 4, "YEKT": 5, "OMST": 6, "NOVT": 7,
-    "KRAT": 7, "IRKT": 8, "YAKT": 9, "VLAT": 10, "MAGT": 11, "PETT": 12, "EST": -5, "EDT": -4,
-    "CST": -6, "CDT": -5, "MST": -7, "MDT": -6, "PST": -8, "PDT": -7, "JST": 9, "KST": 9, "HKT": 8,
-    "AEST": 10, "AEDT": 11,
-}
-# Used only when the system has no tz database; Moscow has kept +03:00 all year since 2014.
-_FIXED_ZONES = {"Europe/Moscow": 3, "Etc/UTC": 0, "Etc/GMT": 0, "UTC": 0, "GMT": 0}
-
-
-def _offset(text: str) -> Optional[dt.timezone]:
-    match = _OFFSET.match(text.strip())
-    if not match:
-        return None
-    sign, hours, minutes = match.groups()
-    delta = dt.timedelta(hours=int(hours), minutes=int(minutes or 0))
-    return dt.timezone(-delta if sign == "-" else delta)
-
-
-def _zone(name: str, timezone_type: Any) -> dt.tzinfo:
-    fixed = _offset(name)
-    if fixed is not None or timezone_type == 1:
-        return fixed or dt.timezone.utc
-    if timezone_type == 2 or (timezone_type is None and "/" not in name):
-        if name.upper() in _ABBREVIATIONS:
-            return dt.timezone(dt.timedelta(hours=_ABBREVIATIONS[name.upper()]))
-        if timezone_type == 2:
-            log.warning("unknown time zone abbreviation %r; reading the time as UTC", name)
-            return dt.timezone.utc
-    try:
-        import zoneinfo
-
-        return zoneinfo.ZoneInfo(name)
-    except (ImportError, ValueError, LookupError, OSError):
-        hours = _FIXED_ZONES.get(name, _ABBREVIATIONS.get(name.upper()))
-        if hours is None:
-            log.warning("unknown time zone %r; reading the time as UTC", name)
-            return dt.timezone.utc
-        return dt.timezone(dt.timedelta(hours=hours))
-
-
-def _parse_text(text: str, tz: Optional[dt.tzinfo] = None) -> dt.datetime:
-    match = _DATETIME.match(text.strip())
-    if not match:
-        raise ValueError("not a date and time")
-    year, month, day, hour, minute, second, fraction, suffix = match.groups()
-    micro = int((fraction or "0")[:6].ljust(6, "0"))
-    naive = dt.datetime(int(year), int(month), int(day), int(hour or 0), int(minute or 0), int(second or 0),
-                        micro)
-    if suffix:
-        zone = dt.timezone.utc if suffix.upper() == "Z" else _offset(suffix)
-        return naive.replace(tzinfo=zone)
-    return naive.replace(tzinfo=tz or dt.timezone.utc)
-
-
-def parse_datetime(value: Any) -> dt.datetime:
-    """A timezone-aware datetime from ``YYYY-MM-DD HH:MM:SS[.ffffff]``, ISO 8601 (naive means UTC) or a
-    PHP DateTime object ``{"date", "timezone_type", "timezone"}`` (1: offset, 2: abbreviation,
-    3: zone id). Raises ``ValueError`` for anything else."""
-    if isinstance(value, str):
-        return _parse_text(value)
-    if isinstance(value, dict) and isinstance(value.get("date"), str):
-        zone = value.get("timezone")
-        tz = _zone(zone, value.get("timezone_type")) if isinstance(zone, str) and zone else None
-        return _parse_text(value["date"], tz)
-    raise ValueError(f"cannot read a date from {type(value).__name__}")
-
+# -- expiries ------------------------------------------------------------------------------------
 
 _NUMBER = re.compile(r"^[0-9]+(?:\.[0-9]+)?$")
 
 
 def parse_expiry(value: Any, now: float) -> Optional[float]:
-    """An expiry field as Unix seconds, in whichever form the server chose (fact sheet §2):
+    """An expiry field as Unix seconds, in whichever form the server chose
+    (docs/reference/tradingdesk-api.md §2):
 
     a number or digit string below 1e9 is a lifetime in seconds from ``now``; from 1e9 to 1e11,
     epoch seconds; above, epoch milliseconds. Other text is ``YYYY-MM-DD HH:MM:SS[.ffffff]`` or
@@ -165,14 +94,14 @@ def _token(result: Any, now: float, method: str) -> Token:
 
 
 def _call(ctx: CallContext, method: str, params: Mapping[str, Any], rejected: jsonrpc.AuthErrorRule,
-          refusal: str) -> Any:
+          refusal: str, *, retry: bool) -> Any:
     request = jsonrpc.build_request(
         jsonrpc.RpcCall(method, params), ids=ctx.ids, path=provider.PATH,
         query_parameter=provider.QUERY_PARAMETER, authenticated=False, operation=f"{provider.NAME}.{method}",
+        retry=retry,
     )
     try:
-        response = jsonrpc.exchange(ctx, None, request, provider=provider.NAME,
-                                    auth_rule=provider.AUTH_ERRORS)
+        outcomes: List[jsonrpc.RpcOutcome] = ctx.call(request)
     except errors.RpcError as exc:
         if not (rejected.matches(exc.rpc_code, exc.message) or exc.status in (401, 403)):
             raise
@@ -180,7 +109,7 @@ def _call(ctx: CallContext, method: str, params: Mapping[str, Any], rejected: js
         raise errors.AuthenticationError(
             refusal, provider=provider.NAME, status=exc.status, code=exc.code, request_id=exc.request_id
         ) from None
-    return jsonrpc.outcomes(response, request.json, provider=provider.NAME)[0].unwrap()
+    return outcomes[0].unwrap()
 
 
 def admin_token(token: str) -> Token:
@@ -194,7 +123,7 @@ def login(ctx: CallContext, email: str, password: str) -> Token:
     password (without echoing either)."""
     now = ctx.clock.now()
     result = _call(ctx, "User.auth", {"email": email, "password": password}, LOGIN_REJECTED,
-                   "Trading Desk rejected the email or password")
+                   "Trading Desk rejected the email or password", retry=True)
     return _token(result, now, "User.auth")
 
 
@@ -207,7 +136,8 @@ def refresh(ctx: CallContext, token: Token) -> Token:
                                          provider=provider.NAME)
     now = ctx.clock.now()
     result = _call(ctx, "User.tokenRefresh", {"refresh_token": token.refresh}, REFRESH_REJECTED,
-                   "Trading Desk rejected the refresh token (expired, or already rotated by a refresh)")
+                   "Trading Desk rejected the refresh token (expired, or already rotated by a refresh)",
+                   retry=False)
     return _token(result, now, "User.tokenRefresh")
 
 

@@ -1,4 +1,4 @@
-"""Trading Desk's attrs models and the cattrs converter that builds them (dates: :mod:`.auth`).
+"""Trading Desk's attrs models, the cattrs converter that builds them, and its date formats.
 
 Money and rates (``cpc``, ``cpm``, ``ctr``, ``spent``) are ``float``: the server computes them in
 floating point and sends JSON floats (unrounded at the leaves of a statistics tree, e.g.
@@ -23,8 +23,6 @@ import cattrs
 
 from integrations.errors import ProtocolError
 
-from .auth import parse_datetime
-
 __all__ = [
     "Campaign",
     "CampaignCoverage",
@@ -37,7 +35,8 @@ __all__ = [
     "as_list",
     "as_object",
     "converter",
-        "structure_campaign",
+    "parse_datetime",
+    "structure_campaign",
     "structure_campaigns",
     "structure_coverage",
     "structure_partner_clients",
@@ -49,6 +48,84 @@ log = logging.getLogger("integrations.tradingdesk")
 
 Id = Union[int, str]
 T = TypeVar("T")
+
+
+# -- dates ---------------------------------------------------------------------------------------
+
+_DATETIME = re.compile(
+    r"^(\d{4})-(\d{2})-(\d{2})(?:[T ](\d{2}):(\d{2})(?::(\d{2})(?:[.,](\d{1,9}))?)?)?"
+    r"\s*(Z|[+-]\d{2}(?::?\d{2})?)?$",
+    re.IGNORECASE,
+)
+_OFFSET = re.compile(r"^([+-])(\d{2}):?(\d{2})?$")
+# PHP's timezone_type 2 abbreviations (DST ones carry their own offset). Unknown ones fall back to UTC.
+_ABBREVIATIONS = {
+    "UTC": 0, "UT": 0, "GMT": 0, "Z": 0, "WET": 0, "WEST": 1, "BST": 1, "CET": 1, "CEST": 2, "MET": 1,
+    "MEST": 2, "EET": 2, "EEST": 3, "MSK": 3, "MSD": 4, "SAMT": 4, "YEKT": 5, "OMST": 6, "NOVT": 7,
+    "KRAT": 7, "IRKT": 8, "YAKT": 9, "VLAT": 10, "MAGT": 11, "PETT": 12, "EST": -5, "EDT": -4,
+    "CST": -6, "CDT": -5, "MST": -7, "MDT": -6, "PST": -8, "PDT": -7, "JST": 9, "KST": 9, "HKT": 8,
+    "AEST": 10, "AEDT": 11,
+}
+# Used only when the system has no tz database; Moscow has kept +03:00 all year since 2014.
+_FIXED_ZONES = {"Europe/Moscow": 3, "Etc/UTC": 0, "Etc/GMT": 0, "UTC": 0, "GMT": 0}
+
+
+def _offset(text: str) -> Optional[dt.timezone]:
+    match = _OFFSET.match(text.strip())
+    if not match:
+        return None
+    sign, hours, minutes = match.groups()
+    delta = dt.timedelta(hours=int(hours), minutes=int(minutes or 0))
+    return dt.timezone(-delta if sign == "-" else delta)
+
+
+def _zone(name: str, timezone_type: Any) -> dt.tzinfo:
+    fixed = _offset(name)
+    if fixed is not None or timezone_type == 1:
+        return fixed or dt.timezone.utc
+    if timezone_type == 2 or (timezone_type is None and "/" not in name):
+        if name.upper() in _ABBREVIATIONS:
+            return dt.timezone(dt.timedelta(hours=_ABBREVIATIONS[name.upper()]))
+        if timezone_type == 2:
+            log.warning("unknown time zone abbreviation %r; reading the time as UTC", name)
+            return dt.timezone.utc
+    try:
+        import zoneinfo
+
+        return zoneinfo.ZoneInfo(name)
+    except (ImportError, ValueError, LookupError, OSError):
+        hours = _FIXED_ZONES.get(name, _ABBREVIATIONS.get(name.upper()))
+        if hours is None:
+            log.warning("unknown time zone %r; reading the time as UTC", name)
+            return dt.timezone.utc
+        return dt.timezone(dt.timedelta(hours=hours))
+
+
+def _parse_text(text: str, tz: Optional[dt.tzinfo] = None) -> dt.datetime:
+    match = _DATETIME.match(text.strip())
+    if not match:
+        raise ValueError("not a date and time")
+    year, month, day, hour, minute, second, fraction, suffix = match.groups()
+    micro = int((fraction or "0")[:6].ljust(6, "0"))
+    naive = dt.datetime(int(year), int(month), int(day), int(hour or 0), int(minute or 0), int(second or 0),
+                        micro)
+    if suffix:
+        zone = dt.timezone.utc if suffix.upper() == "Z" else _offset(suffix)
+        return naive.replace(tzinfo=zone)
+    return naive.replace(tzinfo=tz or dt.timezone.utc)
+
+
+def parse_datetime(value: Any) -> dt.datetime:
+    """A timezone-aware datetime from ``YYYY-MM-DD HH:MM:SS[.ffffff]``, ISO 8601 (naive means UTC) or a
+    PHP DateTime object ``{"date", "timezone_type", "timezone"}`` (1: offset, 2: abbreviation,
+    3: zone id). Raises ``ValueError`` for anything else."""
+    if isinstance(value, str):
+        return _parse_text(value)
+    if isinstance(value, dict) and isinstance(value.get("date"), str):
+        zone = value.get("timezone")
+        tz = _zone(zone, value.get("timezone_type")) if isinstance(zone, str) and zone else None
+        return _parse_text(value["date"], tz)
+    raise ValueError(f"cannot read a date from {type(value).__name__}")
 
 
 # -- PHP quirks ----------------------------------------------------------------------------------

@@ -1,19 +1,19 @@
-"""Trading Desk's description: contours, the endpoint, credentials, auth error codes, recording rules.
+"""Trading Desk's description: contours, the endpoint, credentials, auth error codes.
 
-Facts come from ``shared/reference/tradingdesk-api.md``; where the real server is unknown, the values
+Facts come from ``docs/reference/tradingdesk-api.md``; where the real server is unknown, the values
 here follow that document's "client rule" column.
 """
 
 from __future__ import annotations
 
-from integrations.provider import RecordingRules
-
-from .jsonrpc import STANDARD_CODES, AuthErrorRule
+from integrations.protocols.jsonrpc import STANDARD_CODES, AuthErrorRule
 
 NAME = "tradingdesk"
+DESCRIPTION = "Trading Desk / adcloud (JSON-RPC 2.0)"
 
-# The only endpoint the public documentation names (fact sheet §1, S1/S2). Whether a separate
-# production host exists is unknown, so no "prod" contour is registered rather than a guessed one.
+# The only endpoint the public documentation names (docs/reference/tradingdesk-api.md §1, S1/S2).
+# Whether a separate production host exists is unknown, so no "prod" contour is registered rather
+# than a guessed one.
 CONTOURS = {
     "test": {"api": "https://tdm4.adcloud.org"},
 }
@@ -48,10 +48,4 @@ CAMPAIGN_NOT_FOUND = -32005
 AUTH_ERRORS = AuthErrorRule(
     codes=frozenset({UNAUTHORIZED}),
     other_known_codes=STANDARD_CODES | {BAD_REFRESH_TOKEN, ACCESS_DENIED, BAD_LOGIN, CAMPAIGN_NOT_FOUND},
-)
-
-RECORDING = RecordingRules(
-    secret_headers=("Authorization",),
-    secret_fields=("email", "password", "access_token", "refresh_token", "token", "auth_token"),
-    matcher="jsonrpc",
 )

@@ -1,6 +1,6 @@
 """Offline, deterministic emulator of the Trading Desk (adcloud) JSON-RPC 2.0 API.
 
-Follows the confirmed facts of ``shared/reference/tradingdesk-api.md`` and, where the real server is
+Follows the confirmed facts of ``docs/reference/tradingdesk-api.md`` and, where the real server is
 unknown, that document's "Emulator default". The seeded data lives in :mod:`sandbox_data`.
 """
 
@@ -17,7 +17,8 @@ from werkzeug.wrappers import Request, Response
 
 from integrations.runtime import Clock, SystemClock
 from integrations.sandbox.emulator import WSGIApp
-from integrations_tradingdesk.sandbox_data import (
+
+from .sandbox_data import (
     EXPIRY_FORMATS,
     SandboxAccount,
     SandboxData,
@@ -64,7 +65,8 @@ _MESSAGES = {
     CAMPAIGN_NOT_FOUND: "Campaign not found",
 }
 _AUTH_CODES = (UNAUTHORIZED, BAD_REFRESH_TOKEN)
-# Practice 2 of the fact sheet (the 2008 "JSON-RPC over HTTP" draft); unlisted codes map to 500.
+# Practice 2 of docs/reference/tradingdesk-api.md §5 (the 2008 "JSON-RPC over HTTP" draft);
+# unlisted codes map to 500.
 _HTTP_STATUS = {PARSE_ERROR: 500, INVALID_REQUEST: 400, METHOD_NOT_FOUND: 404}
 _TARGET_NAMES = ("geo_id",)
 

@@ -65,7 +65,8 @@ def format_expiry(fmt: str, now: float, ttl: float) -> Any:
     if fmt == "lifetime":
         return int(ttl)
     if fmt == "date":
-        # Naive text is read as UTC by the client rule in the fact sheet, so it must be UTC here.
+        # Naive text is read as UTC by the client rule of docs/reference/tradingdesk-api.md §2,
+        # so it must be UTC here.
         return time.strftime("%Y-%m-%d %H:%M:%S", time.gmtime(int(expires)))
     if fmt == "php":
         return php_datetime(_dt.datetime.fromtimestamp(expires, _MOSCOW), 3, "Europe/Moscow")

@@ -4,8 +4,6 @@ temporary dist-info on sys.path, is served by the host exactly like the built-in
 from __future__ import annotations
 
 import sys
-import textwrap
-from pathlib import Path
 
 import pytest
 
@@ -20,8 +18,10 @@ from integrations import hookimpl, ProviderSpec, ProviderClient, Request, Token,
 
 
 class AcmeClient(ProviderClient):
+    provider_name = "acme"
+
     def quote(self, symbol):
-        return self.client.call(Request("GET", "/quote/" + symbol)).json()
+        return self.client.call(Request("GET", "/quote/" + symbol, operation="acme.quote")).json()
 
 
 class AcmeEmulator:
@@ -54,43 +54,23 @@ def integrations_register_providers(register):
 
 @hookimpl
 def integrations_authenticate(ctx, credentials):
-    if ctx.provider != "acme":
-        return None
-    response = ctx.transport.send("POST", ctx.url("api", "/token"), json=credentials)
-    raise_for_status("acme", response)
-    return Token(access=response.json()["access"])
+    request = Request("POST", "/token", json=credentials, authenticated=False, operation="acme.token")
+    return Token(access=ctx.call(request).json()["access"])
 
 
 @hookimpl
-def integrations_refresh(ctx, token):
-    return None
-
-
-@hookimpl
-def integrations_call(ctx, token, request):
-    if ctx.provider != "acme":
-        return None
-    response = ctx.transport.send(request.method, ctx.url(request.service, request.path),
-                                  headers={"Authorization": "Bearer " + token.access})
+def integrations_call(ctx, token, request, deadline):
+    headers = {"Authorization": "Bearer " + token.access} if token else {}
+    response = ctx.transport.send(request.method, ctx.url(request.service, request.path), json=request.json,
+                                  headers=headers, deadline=deadline, request_id=request.request_id)
     raise_for_status("acme", response)
     return response
 '''
 
 
-def _install(tmp_path: Path, dist: str, entry_points: str, modules: dict) -> Path:
-    site = tmp_path / "site"
-    info = site / f"{dist}-1.2.3.dist-info"
-    info.mkdir(parents=True)
-    (info / "METADATA").write_text(f"Metadata-Version: 2.1\nName: {dist}\nVersion: 1.2.3\n")
-    (info / "entry_points.txt").write_text(textwrap.dedent(entry_points))
-    for name, source in modules.items():
-        (site / f"{name}.py").write_text(source)
-    return site
-
-
 @pytest.fixture
-def acme_site(tmp_path, monkeypatch):
-    site = _install(tmp_path, "acme_integrations", "[integrations]\nacme = acme_plugin\n",
+def acme_site(install_dist, monkeypatch):
+    site = install_dist("acme_integrations", "[integrations]\nacme = acme_plugin\n",
                     {"acme_plugin": PLUGIN})
     monkeypatch.syspath_prepend(str(site))
     yield site
@@ -98,8 +78,8 @@ def acme_site(tmp_path, monkeypatch):
 
 
 @pytest.fixture
-def broken_site(tmp_path, monkeypatch):
-    site = _install(tmp_path, "broken_integrations", "[integrations]\nbroken = broken_plugin\n",
+def broken_site(install_dist, monkeypatch):
+    site = install_dist("broken_integrations", "[integrations]\nbroken = broken_plugin\n",
                     {"broken_plugin": "raise ImportError('this plugin needs a module that is not installed')\n"})
     monkeypatch.syspath_prepend(str(site))
     yield site
@@ -139,9 +119,9 @@ def test_providers_command_shows_load_errors(broken_site, capsys):
     assert "load error: plugin 'broken'" in out
 
 
-def test_duplicate_provider_name_is_an_error(tmp_path, monkeypatch):
+def test_duplicate_provider_name_is_an_error(install_dist, monkeypatch):
     clone = PLUGIN.replace('name="acme"', 'name="alor"')
-    site = _install(tmp_path, "impostor", "[integrations]\nimpostor = impostor_plugin\n", {"impostor_plugin": clone})
+    site = install_dist("impostor", "[integrations]\nimpostor = impostor_plugin\n", {"impostor_plugin": clone})
     monkeypatch.syspath_prepend(str(site))
     try:
         with pytest.raises(PluginError, match="registered twice"):

@@ -24,7 +24,7 @@ from integrations import (
 )
 from integrations.errors import AccessTokenRejected
 from integrations.sandbox import SandboxServer
-from integrations.transport import Response, Transport
+from integrations.transport import Deadline, Response, Transport
 
 
 def app(environ: dict, start_response: Any) -> Iterator[bytes]:
@@ -51,9 +51,9 @@ def test_default_timeouts_apply_to_every_request():
 
 
 def test_timeouts_coerce_and_validate():
-    assert Timeouts.coerce(2) == Timeouts(2.0, 2.0)
-    assert Timeouts.coerce((1, 3)) == Timeouts(1.0, 3.0)
-    for bad in (0, -1, (1,), (1, 0), "5", True):
+    assert Timeouts.coerce(2) == Timeouts(2.0, 2.0, 2.0)  # a number is the whole call's budget
+    assert Timeouts.coerce((1, 3)) == Timeouts(1.0, 3.0, Timeouts().total)
+    for bad in (0, -1, (1,), (1, 0), "5", True, float("inf"), float("nan"), (1, float("inf"))):
         with pytest.raises(ValidationError):
             Timeouts.coerce(bad)
 
@@ -78,8 +78,8 @@ def test_read_timeout_per_client_and_per_call(server):
     assert info.value.request_id == "rid-1"
     assert info.value.should_retry
     with pytest.raises(Timeout):
-        Transport().send("GET", url, timeout=Timeouts(1, 0.1))
-    assert Transport(timeouts=Timeouts(1, 0.1)).send("GET", url, timeout=Timeouts(1, 5)).status == 200
+        Transport().send("GET", url, deadline=Deadline(Timeouts(1, 0.1)))
+    assert Transport(timeouts=Timeouts(1, 0.1)).send("GET", url, deadline=Deadline(Timeouts(1, 5))).status == 200
 
 
 def test_connection_refused_is_a_transport_error_without_the_query():

@@ -76,7 +76,7 @@ def login(client: Client, credentials: Dict[str, str]) -> Dict[str, Any]:
     return pair
 
 
-# -- JSON-RPC 2.0 conformance (spec section 7, fact sheet section 4) ------------------------------
+# -- JSON-RPC 2.0 conformance (spec section 7, docs/reference/tradingdesk-api.md §4) ------------------------------
 
 PARSE = {"jsonrpc": "2.0", "error": {"code": -32700, "message": "Parse error"}, "id": None}
 INVALID = {"jsonrpc": "2.0", "error": {"code": -32600, "message": "Invalid Request"}, "id": None}

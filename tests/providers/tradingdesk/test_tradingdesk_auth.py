@@ -32,7 +32,7 @@ def _connect(sb: Any, clock: ManualClock, **kwargs: Any) -> Any:
     return integrations.connect("tradingdesk", base_urls=sb.base_urls, clock=clock, ids=SequentialIds(), **kwargs)
 
 
-# -- expiry forms (fact sheet §2) ----------------------------------------------------------------
+# -- expiry forms (docs/reference/tradingdesk-api.md §2) ----------------------------------------------------------------
 
 
 @pytest.mark.parametrize(("value", "expected"), [
@@ -143,9 +143,12 @@ def test_a_server_side_rejection_gets_one_refresh_and_one_retry_with_the_same_id
         assert campaigns
         assert (sb.emulator.auth_count, sb.emulator.refresh_count) == (1, 1)
         assert client.client.tokens.refreshes == 1
-    (first, rejected, retried) = spy.attempts
+    # Wrappers see the login and the refresh too, each as an exchange of its own.
+    (login, first, rejected, refresh, retried) = spy.attempts
+    assert (login[0], login[2]) == ("tradingdesk.User.auth", "ok")
     assert first[0] == "tradingdesk.User.getInfo"
     assert rejected == ("tradingdesk.Campaign.getList", rejected[1], "AccessTokenRejected")
+    assert (refresh[0], refresh[2]) == ("tradingdesk.User.tokenRefresh", "ok")
     assert retried == ("tradingdesk.Campaign.getList", rejected[1], "ok")  # the same JSON-RPC id
 
 

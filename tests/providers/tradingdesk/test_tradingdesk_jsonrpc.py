@@ -1,4 +1,4 @@
-"""The JSON-RPC 2.0 codec on its own: envelopes, every reply vector of the spec (fact sheet §4), malformed
+"""The JSON-RPC 2.0 codec on its own: envelopes, every reply vector of the spec (docs/reference/tradingdesk-api.md §4), malformed
 replies, batch matching, and the HTTP rules. No sockets: responses are built by hand."""
 
 from __future__ import annotations
@@ -19,9 +19,10 @@ from integrations import (
     ServiceUnavailable,
     ValidationError,
 )
+from integrations.protocols import jsonrpc
+from integrations.protocols.jsonrpc import RpcCall, RpcOutcome
 from integrations.transport import Response
-from integrations_tradingdesk import jsonrpc, provider
-from integrations_tradingdesk.jsonrpc import RpcCall, RpcOutcome
+from integrations_tradingdesk import provider
 
 PARSE = {"jsonrpc": "2.0", "error": {"code": -32700, "message": "Parse error"}, "id": None}
 INVALID = {"jsonrpc": "2.0", "error": {"code": -32600, "message": "Invalid Request"}, "id": None}
@@ -60,10 +61,12 @@ def test_build_request_fixes_the_id_and_mirrors_the_method_in_the_query():
     request = jsonrpc.build_request(RpcCall("User.getInfo"), ids=ids, path="/api/v2/", query_parameter="method")
     assert (request.method, request.path, request.params) == ("POST", "/api/v2/", {"method": "User.getInfo"})
     assert request.json["id"] == request.request_id == "00000000-0000-4000-8000-000000000001"
-    assert request.idempotent and request.authenticated
-    note = jsonrpc.build_request(RpcCall("update", notify=True), ids=ids, path="/api/v2/", authenticated=False)
+    assert not request.retry and request.authenticated  # a JSON-RPC id is no deduplication key
+    assert jsonrpc.build_request(RpcCall("User.getInfo"), ids=ids, path="/", retry=True).retry
+    note = jsonrpc.build_request(RpcCall("update", notify=True), ids=ids, path="/api/v2/", authenticated=False,
+                                 retry=True)
     assert "id" not in note.json and note.request_id is None
-    assert not note.idempotent and not note.authenticated and note.params is None
+    assert not note.retry and not note.authenticated and note.params is None
 
 
 def test_build_batch():
@@ -72,9 +75,11 @@ def test_build_batch():
     ids = [item["id"] for item in request.json]
     assert len(set(ids)) == 3 and request.request_id == ids[0]
     assert request.params == {"method": "User.getInfo,Campaign.getList"}
-    assert request.idempotent
-    with_note = jsonrpc.build_batch([RpcCall("a"), RpcCall("b", notify=True)], ids=SequentialIds(), path="/")
-    assert not with_note.idempotent  # a notification cannot be deduplicated, so never re-sent
+    assert not request.retry
+    assert jsonrpc.build_batch(calls, ids=SequentialIds(), path="/", retry=True).retry
+    with_note = jsonrpc.build_batch([RpcCall("a"), RpcCall("b", notify=True)], ids=SequentialIds(), path="/",
+                                    retry=True)
+    assert not with_note.retry  # a notification cannot be deduplicated, so never re-sent
     with pytest.raises(ValidationError, match="at least one"):
         jsonrpc.build_batch([], ids=SequentialIds(), path="/")
 

@@ -1,5 +1,5 @@
 """The models read Trading Desk's results tolerantly: PHP quirks, unknown fields, int-or-str ids, and
-the geo tree of the fact sheet's own example."""
+the geo tree of docs/reference/tradingdesk-api.md's own example."""
 
 from __future__ import annotations
 
@@ -125,7 +125,7 @@ def test_partner_clients():
     assert "a@b.test" not in repr(client)
 
 
-# The fact sheet's Report.getCoverageAndInspection example, verbatim.
+# The docs/reference/tradingdesk-api.md Report.getCoverageAndInspection example, verbatim.
 COVERAGE = {
     "name_campaign_test_Video_Jun23": {"show": 1951130, "click": 29574, "cpc": 13.855, "cpm": 210, "ctr": 1.516,
                                        "spent": 409737.3, "UniqueImps": 746352, "quartile_25": 1716342,
@@ -164,7 +164,7 @@ def test_malformed_metrics_are_protocol_errors(row):
         models.structure_coverage({"c": row})
 
 
-# The fact sheet's Statistic.getTarget example, verbatim.
+# The docs/reference/tradingdesk-api.md Statistic.getTarget example, verbatim.
 GEO = {"Europe": {"Russia": {"Orenburg Oblast": {
     "Orenburg": {"show": 21646, "click": 26, "cpc": 87.71187310212129, "cpm": 105.35473993602298,
                  "ctr": 0.12011457082139887, "spent": 2280.5087006551535},

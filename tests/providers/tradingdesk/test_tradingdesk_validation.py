@@ -107,7 +107,7 @@ def test_connect_arguments(kwargs, error, no_requests):
 def test_dates_accept_date_and_datetime_objects(monkeypatch, no_requests):
     sent = []
     with integrations.connect("tradingdesk", credentials={"token": "t" * 40}) as client:
-        monkeypatch.setattr(client, "_result", lambda method, params: sent.append((method, params)) or {})
+        monkeypatch.setattr(client, "_read", lambda method, params, timeout: sent.append((method, params)) or {})
         client.coverage_and_inspection(dt.date(2023, 10, 1), dt.datetime(2023, 10, 31, 23, 59))
         client.coverage_and_inspection()
         client.target_statistics("geo_id", "2023-10-29", "2023-10-29")
