@@ -45,14 +45,15 @@ def _demo(host: Host, names: Sequence[str], write: Callable[[str], None]) -> int
         return 1
     for name in chosen:
         spec = host.provider(name)
-        if spec.demo is None or spec.emulator is None:
+        demo = spec.demo_function()
+        if demo is None or spec.emulator is None:
             write(f"provider {name!r} has no demo")
             return 1
         write(f"== {name}: {spec.description} (sandbox on 127.0.0.1, no network, no configuration)")
         with sandbox.running(name, host=host) as sb, connect(
             name, base_urls=sb.base_urls, credentials=sb.credentials, host=host
         ) as client:
-            spec.demo(client, write)
+            demo(client, write)
         write("")
     return 0
 

@@ -377,10 +377,9 @@ def connect(
     else:
         raise errors.ConfigurationError(f"provider must be a name or a facade class, not {provider!r}")
     spec = host.provider(name)
-    if facade is not None and not (isinstance(spec.facade, type) and issubclass(spec.facade, facade)):
-        raise errors.ConfigurationError(
-            f"provider {name!r} is served by {spec.facade!r}, not {facade.__name__}"
-        )
+    served = spec.facade_class()
+    if facade is not None and not (isinstance(served, type) and issubclass(served, facade)):
+        raise errors.ConfigurationError(f"provider {name!r} is served by {served!r}, not {facade.__name__}")
     contour = contour or spec.default_contour
     urls = spec.base_urls(contour, base_urls)
     checked = spec.check_credentials(credentials)
@@ -398,4 +397,4 @@ def connect(
         token_store=token_store,
         max_retries=max_retries,
     )
-    return spec.facade(client)
+    return served(client)

@@ -3,18 +3,19 @@
 
 from __future__ import annotations
 
+import importlib
 import os
 import re
-from typing import TYPE_CHECKING, Any, Callable, FrozenSet, Mapping, Optional, Tuple, Union
+from typing import TYPE_CHECKING, Any, Callable, FrozenSet, Mapping, Optional, Tuple, Type, Union
 
 import attrs
 
-from .errors import ConfigurationError
+from .errors import ConfigurationError, PluginError
 from .runtime import Clock, IdSource
 from .transport import Request, Transport
 
 if TYPE_CHECKING:
-    from .client import Client, ProviderClient
+    from .client import ProviderClient
     from .sandbox.emulator import EmulatorFactory
 
 __all__ = ["CallContext", "ProviderSpec", "RecordingRules"]
@@ -50,6 +51,24 @@ def _frozen_contours(value: Mapping[str, Mapping[str, str]]) -> Mapping[str, Map
     return {contour: dict(urls) for contour, urls in value.items()}
 
 
+# demo(client, write): shows a provider off against its sandbox; write prints one line.
+DemoFunction = Callable[[Any, Callable[[str], None]], None]
+
+
+def resolve(value: Any, what: str) -> Any:
+    """``value`` itself, or the object a ``"module:attr"`` reference names (imported now).
+
+    Raises :class:`~integrations.errors.PluginError` when the reference names nothing importable.
+    """
+    if not isinstance(value, str):
+        return value
+    module, _, attr = value.partition(":")
+    try:
+        return getattr(importlib.import_module(module), attr)
+    except (ImportError, AttributeError, ValueError) as exc:
+        raise PluginError(f"{what} {value!r} cannot be loaded: {type(exc).__name__}: {exc}") from exc
+
+
 @attrs.frozen
 class ProviderSpec:
     """A provider's description, registered through ``integrations_register_providers``.
@@ -61,27 +80,43 @@ class ProviderSpec:
     - ``credentials``: the accepted credential shapes; a credential dict must contain every field of
       at least one of them, e.g. ``(frozenset({"email", "password"}), frozenset({"token"}))``.
     - ``facade``: the typed client class (``AlorClient``…), built around a generic :class:`Client`;
-      a :class:`~integrations.client.ProviderClient` subclass whose ``provider_name`` is ``name``.
+      a :class:`~integrations.client.ProviderClient` subclass whose ``provider_name`` is ``name``, or
+      a ``"module:attr"`` reference to it, imported on the first ``connect()`` (the host imports
+      every installed plugin, so a plugin that defers its facade keeps ``import integrations``
+      light for everyone).
     - ``reauthenticate``: when a refresh is rejected, authenticate again from the credentials
       (true when the credentials differ from the refresh token).
     - ``emulator``: the factory of the test-contour emulator, or a ``"module:attr"`` reference to it
       (imported only when a sandbox starts, so production never imports emulator code), or ``None``.
     - ``recording``: redaction rules and the matcher for cassettes, or ``None``.
     - ``demo``: ``demo(client, write)`` shows the provider off against its sandbox
-      (``integrations demo``); ``write`` prints one line.
+      (``integrations demo``); ``write`` prints one line. A ``"module:attr"`` reference works too.
     """
 
     name: str
     contours: Mapping[str, Mapping[str, str]] = attrs.field(converter=_frozen_contours)
     credentials: Tuple[FrozenSet[str], ...]
-    facade: Callable[[Client], ProviderClient]
+    facade: Union[Type[ProviderClient], str]
     description: str = ""
     default_contour: str = "test"
     reauthenticate: bool = False
     token_leeway: float = 60.0
     emulator: Union[EmulatorFactory, str, None] = None
     recording: Optional[RecordingRules] = None
-    demo: Optional[Callable[[Any, Callable[[str], None]], None]] = None
+    demo: Union[DemoFunction, str, None] = None
+
+    def facade_class(self) -> Type[ProviderClient]:
+        """The facade class, imported first if ``facade`` is a reference. Raises
+        :class:`~integrations.errors.PluginError` if it cannot be imported."""
+        facade: Type[ProviderClient] = resolve(self.facade, f"provider {self.name!r}'s facade")
+        return facade
+
+    def demo_function(self) -> Optional[DemoFunction]:
+        """The demo, imported first if ``demo`` is a reference; ``None`` without one."""
+        if self.demo is None:
+            return None
+        demo: DemoFunction = resolve(self.demo, f"provider {self.name!r}'s demo")
+        return demo
 
     @property
     def services(self) -> Tuple[str, ...]:

@@ -16,10 +16,13 @@ import socket
 import time
 from decimal import Decimal
 from typing import Any, Iterator, Mapping, Optional, Set, Tuple, Union
+from urllib.parse import urlencode
 
 import attrs
 import requests
+from requests.hooks import default_hooks
 from requests.structures import CaseInsensitiveDict
+from requests.utils import requote_uri
 from urllib3.exceptions import NewConnectionError, ReadTimeoutError
 
 from . import _deadline, errors
@@ -29,6 +32,7 @@ __all__ = ["Deadline", "Request", "Response", "Timeouts", "Transport", "TimeoutL
 log = logging.getLogger("integrations.transport")
 
 _QUERY = re.compile(r"\?[^\s'\")]*")
+_BAD_HEADER = re.compile(r"[\r\n\x00]")
 
 
 def _seconds(value: Any) -> bool:
@@ -271,8 +275,8 @@ class Transport:
         outer = call.expires, call.sent
         call.expires, call.sent = deadline.expires, None
         try:
-            r = self.session.request(
-                method, url, params=params, data=body, headers=all_headers,
+            r = self.session.send(
+                self._prepare(method, url, params, body, all_headers),
                 timeout=(min(t.connect, remaining), min(t.read, remaining)),
             )
         except requests.exceptions.RequestException as exc:
@@ -284,12 +288,53 @@ class Transport:
             log.debug("%s %s -> %s in %.1f ms", method, _safe_url(url), r.status_code, elapsed * 1000)
         return Response(
             status=r.status_code,
-            headers=CaseInsensitiveDict(r.headers),
+            headers=r.headers,
             content=r.content,
             url=r.url,
             elapsed=elapsed,
             request_id=request_id,
         )
+
+    def _prepare(
+        self,
+        method: str,
+        url: str,
+        params: Optional[Mapping[str, Any]],
+        body: Optional[bytes],
+        headers: Mapping[str, str],
+    ) -> requests.PreparedRequest:
+        """The request, prepared as ``Session.request`` would, minus its per-call merging of
+        environment, hook and per-request settings this transport never uses (about a fifth of
+        requests' client-side cost per call): the session's headers and cookies still apply."""
+        if params:
+            url += ("&" if "?" in url else "?") + urlencode(
+                [(k, v) for k, v in params.items() if v is not None], doseq=True
+            )
+        for name, value in headers.items():
+            # http.client refuses these with a bare ValueError deep in the send; refuse them here.
+            if not isinstance(value, str) or _BAD_HEADER.search(name) or _BAD_HEADER.search(value):
+                raise errors.ValidationError(f"header {name!r} has a value that cannot be sent")
+        session = self.session
+        if not url.isascii():
+            # An internationalised host or path: requests' full preparation (IDNA and all).
+            return session.prepare_request(
+                requests.Request(method, url, data=body, headers=dict(headers))
+            )
+        prepared = requests.PreparedRequest()
+        prepared.method = method.upper()
+        prepared.url = requote_uri(url)
+        merged: CaseInsensitiveDict[str] = CaseInsensitiveDict(session.headers)  # type: ignore[arg-type]
+        merged.update(headers)
+        if body is not None:
+            merged["Content-Length"] = str(len(body))
+        elif prepared.method not in ("GET", "HEAD"):
+            merged["Content-Length"] = "0"
+        prepared.headers = merged
+        prepared.body = body
+        prepared.hooks = default_hooks()
+        if session.cookies:
+            prepared.prepare_cookies(session.cookies)
+        return prepared
 
     def close(self) -> None:
         if self._owns_session:

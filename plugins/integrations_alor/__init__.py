@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import json
 import logging
-from typing import Callable, Mapping, Optional
+from typing import TYPE_CHECKING, Any, Callable, Mapping, Optional
 
 import attrs
 
@@ -15,13 +15,25 @@ from integrations.provider import CallContext, ProviderSpec
 from integrations.tokens import Token
 from integrations.transport import Deadline, Request, Response
 
-from . import auth, demo, provider
-from .api import AlorClient
+from . import provider
 from .recording import RECORDING
+
+if TYPE_CHECKING:
+    from .api import AlorClient
 
 __all__ = ["AlorClient"]
 
 __version__ = "0.1.0"
+
+
+def __getattr__(name: str) -> Any:
+    # ``from integrations_alor import AlorClient``, imported only then: not when the host loads the
+    # plugin.
+    if name == "AlorClient":
+        from .api import AlorClient
+
+        return AlorClient
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 log = logging.getLogger(f"integrations.{provider.NAME}")
 
@@ -34,18 +46,21 @@ def integrations_register_providers(register: Callable[[ProviderSpec], None]) ->
             description=provider.DESCRIPTION,
             contours=provider.CONTOURS,
             credentials=provider.CREDENTIALS,
-            facade=AlorClient,
+            # References, imported on first use: the host imports every installed plugin at start-up,
+            # so the facade, its models and the demo load only in processes that use this provider.
+            facade="integrations_alor.api:AlorClient",
             token_leeway=provider.TOKEN_LEEWAY,
-            # Imported only when a sandbox starts: production never loads emulator code.
             emulator="integrations_alor.sandbox:AlorEmulator",
             recording=RECORDING,
-            demo=demo.run,
+            demo="integrations_alor.demo:run",
         )
     )
 
 
 @hookimpl
 def integrations_authenticate(ctx: CallContext, credentials: Mapping[str, str]) -> Token:
+    from . import auth  # on first use, as the facade
+
     return auth.exchange_refresh_token(ctx, credentials["refresh_token"])
 
 
@@ -53,6 +68,8 @@ def integrations_authenticate(ctx: CallContext, credentials: Mapping[str, str]) 
 def integrations_refresh(ctx: CallContext, token: Token) -> Token:
     if not token.refresh:
         raise errors.AuthenticationError("this ALOR token carries no refresh token", provider=provider.NAME)
+    from . import auth  # on first use, as the facade
+
     return auth.exchange_refresh_token(ctx, token.refresh)
 
 

@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 from decimal import Decimal
-from typing import Any, Mapping, Optional, Tuple
+from typing import TYPE_CHECKING, Any, Mapping, Optional, Tuple
 
 import attrs
-import cattrs
 
+from integrations.converters import LazyConverter
 from integrations.errors import ProtocolError
+
+if TYPE_CHECKING:
+    import cattrs
 
 __all__ = [
     "AlorAccount", "CancelAck", "OrderAck", "OrderBook", "PriceLevel", "converter", "structure_orderbook",
@@ -77,9 +80,6 @@ class AlorAccount:
     expires_at: Optional[float]
 
 
-converter = cattrs.Converter(detailed_validation=False)
-
-
 def _structure_decimal(value: Any, _: Any) -> Decimal:
     if type(value) is Decimal:
         return value
@@ -90,7 +90,6 @@ def _structure_decimal(value: Any, _: Any) -> Decimal:
     raise ProtocolError(f"expected a number, got {type(value).__name__}")
 
 
-converter.register_structure_hook(Decimal, _structure_decimal)
 
 # Each wire format names the same fields differently; map them onto the Simple names once.
 _KEYS = {
@@ -116,7 +115,14 @@ def _structure_levels(value: Any, _: Any) -> Tuple[PriceLevel, ...]:
 
 
 _LEVELS = Tuple[PriceLevel, ...]
-converter.register_structure_hook_func(lambda cls: cls == _LEVELS, _structure_levels)
+
+
+def _configure(converter: cattrs.Converter) -> None:
+    converter.register_structure_hook(Decimal, _structure_decimal)
+    converter.register_structure_hook_func(lambda cls: cls == _LEVELS, _structure_levels)
+
+
+converter = LazyConverter(_configure)
 
 
 def structure_orderbook(data: Any, wire_format: str) -> OrderBook:
@@ -136,5 +142,5 @@ def structure_orderbook(data: Any, wire_format: str) -> OrderBook:
             "existing": bool(data.get(keys["existing"], False)),
         }
         return converter.structure(normalized, OrderBook)
-    except (KeyError, TypeError, ValueError, ArithmeticError, cattrs.BaseValidationError) as exc:
+    except (KeyError, TypeError, ValueError, ArithmeticError) as exc:
         raise ProtocolError(f"order book ({wire_format}): malformed body: {type(exc).__name__}") from None

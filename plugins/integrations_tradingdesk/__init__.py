@@ -4,7 +4,7 @@ only for Trading Desk. The JSON-RPC 2.0 codec comes from the core (:mod:`integra
 
 from __future__ import annotations
 
-from typing import Callable, List, Mapping, Optional
+from typing import TYPE_CHECKING, Any, Callable, List, Mapping, Optional
 
 from integrations import errors, hookimpl
 from integrations.protocols import jsonrpc
@@ -13,13 +13,25 @@ from integrations.provider import CallContext, ProviderSpec
 from integrations.tokens import Token
 from integrations.transport import Deadline, Request
 
-from . import auth, demo, provider
-from .api import TradingDeskClient
+from . import provider
 from .recording import RECORDING
+
+if TYPE_CHECKING:
+    from .api import TradingDeskClient
 
 __all__ = ["RpcCall", "RpcOutcome", "TradingDeskClient"]
 
 __version__ = "0.1.0"
+
+
+def __getattr__(name: str) -> Any:
+    # ``from integrations_tradingdesk import TradingDeskClient``, imported only then: not when the
+    # host loads the plugin.
+    if name == "TradingDeskClient":
+        from .api import TradingDeskClient
+
+        return TradingDeskClient
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 @hookimpl
@@ -30,25 +42,30 @@ def integrations_register_providers(register: Callable[[ProviderSpec], None]) ->
             description=provider.DESCRIPTION,
             contours=provider.CONTOURS,
             credentials=provider.CREDENTIALS,
-            facade=TradingDeskClient,
+            # References, imported on first use: the host imports every installed plugin at start-up,
+            # so the facade, its models and the demo load only in processes that use this provider.
+            facade="integrations_tradingdesk.api:TradingDeskClient",
             # A rejected refresh token is not the end: email and password can log in again.
             reauthenticate=True,
             token_leeway=provider.TOKEN_LEEWAY,
-            # Imported only when a sandbox starts: production never loads emulator code.
             emulator="integrations_tradingdesk.sandbox:TradingDeskEmulator",
             recording=RECORDING,
-            demo=demo.run,
+            demo="integrations_tradingdesk.demo:run",
         )
     )
 
 
 @hookimpl
 def integrations_authenticate(ctx: CallContext, credentials: Mapping[str, str]) -> Token:
+    from . import auth  # on first use, as the facade
+
     return auth.authenticate(ctx, credentials)
 
 
 @hookimpl
 def integrations_refresh(ctx: CallContext, token: Token) -> Token:
+    from . import auth  # on first use, as the facade
+
     return auth.refresh(ctx, token)
 
 

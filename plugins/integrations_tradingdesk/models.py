@@ -16,12 +16,15 @@ from __future__ import annotations
 import datetime as dt
 import logging
 import re
-from typing import Any, Dict, Iterator, List, Mapping, Optional, Tuple, Type, TypeVar, Union
+from typing import TYPE_CHECKING, Any, Dict, Iterator, List, Mapping, Optional, Tuple, Type, TypeVar, Union
 
 import attrs
-import cattrs
 
+from integrations.converters import LazyConverter
 from integrations.errors import ProtocolError
+
+if TYPE_CHECKING:
+    import cattrs
 
 __all__ = [
     "Campaign",
@@ -293,9 +296,6 @@ class TargetStatistics:
 
 # -- the converter -------------------------------------------------------------------------------
 
-converter = cattrs.Converter(detailed_validation=False)
-
-
 def _is_number(value: Any) -> bool:
     return isinstance(value, (int, float)) and not isinstance(value, bool)
 
@@ -347,15 +347,19 @@ def _structure_datetime(value: Any, _: Any) -> dt.datetime:
     return value if isinstance(value, dt.datetime) else parse_datetime(value)
 
 
-converter.register_structure_hook(int, _structure_int)
-converter.register_structure_hook(float, _structure_float)
-converter.register_structure_hook(str, _structure_str)
-converter.register_structure_hook(bool, _structure_bool)
-converter.register_structure_hook(dt.datetime, _structure_datetime)
-converter.register_structure_hook_func(lambda t: t == Id, _structure_id)
-converter.register_structure_hook_func(
-    lambda t: t == Optional[Id], lambda v, t: None if v is None else _structure_id(v, t)
-)
+def _configure(converter: cattrs.Converter) -> None:
+    converter.register_structure_hook(int, _structure_int)
+    converter.register_structure_hook(float, _structure_float)
+    converter.register_structure_hook(str, _structure_str)
+    converter.register_structure_hook(bool, _structure_bool)
+    converter.register_structure_hook(dt.datetime, _structure_datetime)
+    converter.register_structure_hook_func(lambda t: t == Id, _structure_id)
+    converter.register_structure_hook_func(
+        lambda t: t == Optional[Id], lambda v, t: None if v is None else _structure_id(v, t)
+    )
+
+
+converter = LazyConverter(_configure)
 
 
 def _build(cls: Type[T], data: Dict[str, Any], what: str) -> T:
@@ -363,7 +367,7 @@ def _build(cls: Type[T], data: Dict[str, Any], what: str) -> T:
         return converter.structure(data, cls)
     except KeyError as exc:
         raise ProtocolError(f"{what}: missing field {exc.args[0]!r}") from None
-    except (TypeError, ValueError, AttributeError, ArithmeticError, cattrs.BaseValidationError) as exc:
+    except (TypeError, ValueError, AttributeError, ArithmeticError) as exc:
         raise ProtocolError(f"{what}: malformed result ({type(exc).__name__}: {exc})") from None
 
 
