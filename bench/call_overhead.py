@@ -53,14 +53,18 @@ def _cpu_per_call(fn: Callable[[], object], calls: int) -> float:
 
 
 def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--calls", type=int, default=300)
     parser.add_argument("--runs", type=int, default=7)
     args = parser.parse_args()
 
     proc, info = _sandbox_process.start("alor")
     try:
-        client = integrations.connect(AlorClient, base_urls=info["base_urls"], credentials=info["credentials"])
+        client = integrations.connect(
+            AlorClient, base_urls=info["base_urls"], credentials=info["credentials"]
+        )
         client.orderbook("MOEX", "SBER")  # authenticate outside the measurement
         jwt = client.client.token().access
         url = info["base_urls"]["api"] + "/md/v2/orderbooks/MOEX/SBER"
@@ -73,8 +77,9 @@ def main() -> int:
         ways: Dict[str, Callable[[], object]] = {
             "library": lambda: client.orderbook("MOEX", "SBER"),
             "raw session": lambda: session.get(url, params=params, headers=headers, timeout=(5, 30)).json(),
-            "default session": lambda: default_session.get(url, params=params, headers=headers,
-                                                           timeout=(5, 30)).json(),
+            "default session": lambda: default_session.get(
+                url, params=params, headers=headers, timeout=(5, 30)
+            ).json(),
             "new conn": lambda: requests.get(url, params=params, headers=headers, timeout=(5, 30)).json(),
         }
         for fn in ways.values():  # warm up connections and code paths
@@ -82,7 +87,9 @@ def main() -> int:
         results: Dict[str, List[float]] = {name: [] for name in ways}
         cpu: Dict[str, List[float]] = {name: [] for name in ways}
         for run in range(args.runs):
-            order = list(ways)[run % len(ways):] + list(ways)[:run % len(ways)]  # rotate to spread drift evenly
+            order = (
+                list(ways)[run % len(ways) :] + list(ways)[: run % len(ways)]
+            )  # rotate to spread drift evenly
             for name in order:
                 results[name].append(_median_call(ways[name], args.calls))
                 cpu[name].append(_cpu_per_call(ways[name], args.calls))
@@ -101,8 +108,12 @@ def main() -> int:
     cpu_ratio = med_cpu["library"] / med_cpu["raw session"]
     ratio = med["library"] / med["raw session"]
     speedup = med["new conn"] / med["library"]
-    print(f"CPU  library / raw session = {cpu_ratio:.3f}  (target <= 1.10: {'ok' if cpu_ratio <= 1.10 else 'MISSED'})")
-    print(f"wall library / raw session = {ratio:.3f}  (target <= 1.15: {'ok' if ratio <= 1.15 else 'MISSED'})")
+    print(
+        f"CPU  library / raw session = {cpu_ratio:.3f}  (target <= 1.10: {'ok' if cpu_ratio <= 1.10 else 'MISSED'})"
+    )
+    print(
+        f"wall library / raw session = {ratio:.3f}  (target <= 1.15: {'ok' if ratio <= 1.15 else 'MISSED'})"
+    )
     print(f"wall new conn / library    = {speedup:.2f}x  (target > 1: {'ok' if speedup > 1 else 'MISSED'})")
     return 0
 

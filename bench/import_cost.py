@@ -30,8 +30,7 @@ print(repr(time.perf_counter() - started))
 
 WORK: Dict[str, str] = {
     "integrations": (
-        "import integrations\n"
-        "integrations.connect('alor', credentials={'refresh_token': 'x'}).close()"
+        "import integrations\nintegrations.connect('alor', credentials={'refresh_token': 'x'}).close()"
     ),
     "requests": "import requests",
 }
@@ -48,7 +47,9 @@ def _once(work: str) -> float:
 
 
 def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--runs", type=int, default=15)
     args = parser.parse_args()
 
@@ -65,7 +66,9 @@ def main() -> int:
     print(f"  {'import integrations + connect(alor)':<36} {med['integrations'] * 1e3:7.1f} ms")
     print(f"  {'import requests':<36} {med['requests'] * 1e3:7.1f} ms")
     ratio = med["integrations"] / med["requests"]
-    print(f"integrations / requests = {ratio:.2f}  (target <= {TARGET}: {'ok' if ratio <= TARGET else 'MISSED'})")
+    print(
+        f"integrations / requests = {ratio:.2f}  (target <= {TARGET}: {'ok' if ratio <= TARGET else 'MISSED'})"
+    )
     return 0
 
 

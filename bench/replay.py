@@ -44,8 +44,9 @@ def _record(path: Path, n: int) -> None:
             s.client.orderbook("MOEX", symbol, depth=depth, format=fmt)
 
 
-def _per_request(run: Callable[[Callable[[], None]], None], calls: List[Tuple[str, int, str]],
-                 client: object) -> float:
+def _per_request(
+    run: Callable[[Callable[[], None]], None], calls: List[Tuple[str, int, str]], client: object
+) -> float:
     times: List[float] = []
 
     def body() -> None:
@@ -66,8 +67,12 @@ def _ours(path: Path, calls: List[Tuple[str, int, str]]) -> float:
 
 def _stock(path: Path, calls: List[Tuple[str, int, str]]) -> float:
     stock = vcr.VCR(record_mode="none")  # vcrpy's defaults: yaml, match on method + uri
-    client = integrations.connect("alor", credentials={"refresh_token": "REDACTED-refresh_token"},
-                                  clock=ManualClock(read_recorded_at(path) or 0), ids=SequentialIds())
+    client = integrations.connect(
+        "alor",
+        credentials={"refresh_token": "REDACTED-refresh_token"},
+        clock=ManualClock(read_recorded_at(path) or 0),
+        ids=SequentialIds(),
+    )
 
     def run(body: Callable[[], None]) -> None:
         with stock.use_cassette(str(path)):
@@ -80,7 +85,9 @@ def _stock(path: Path, calls: List[Tuple[str, int, str]]) -> float:
 
 
 def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--runs", type=int, default=3)
     args = parser.parse_args()
     results: Dict[Tuple[str, int], List[float]] = {}
@@ -103,8 +110,12 @@ def main() -> int:
         print(f"  {n:>12} {ours * 1e6:>8.0f}us {stock * 1e6:>10.0f}us {stock / ours:>10.1f}x")
     growth = med[("ours", 1000)] / med[("ours", 10)]
     speedup = med[("stock", 1000)] / med[("ours", 1000)]
-    print(f"ours at 1000 / ours at 10   = {growth:.2f}  (target <= 1.5: {'ok' if growth <= 1.5 else 'MISSED'})")
-    print(f"stock / ours at 1000        = {speedup:.1f}x (target >= 20: {'ok' if speedup >= 20 else 'MISSED'})")
+    print(
+        f"ours at 1000 / ours at 10   = {growth:.2f}  (target <= 1.5: {'ok' if growth <= 1.5 else 'MISSED'})"
+    )
+    print(
+        f"stock / ours at 1000        = {speedup:.1f}x (target >= 20: {'ok' if speedup >= 20 else 'MISSED'})"
+    )
     return 0
 
 

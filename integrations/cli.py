@@ -50,9 +50,10 @@ def _demo(host: Host, names: Sequence[str], write: Callable[[str], None]) -> int
             write(f"provider {name!r} has no demo")
             return 1
         write(f"== {name}: {spec.description} (sandbox on 127.0.0.1, no network, no configuration)")
-        with sandbox.running(name, host=host) as sb, connect(
-            name, base_urls=sb.base_urls, credentials=sb.credentials, host=host
-        ) as client:
+        with (
+            sandbox.running(name, host=host) as sb,
+            connect(name, base_urls=sb.base_urls, credentials=sb.credentials, host=host) as client,
+        ):
             demo(client, write)
         write("")
     return 0
@@ -65,8 +66,14 @@ def _fault_arg(spec: str) -> sandbox.Fault:
         raise argparse.ArgumentTypeError(str(exc)) from None
 
 
-def _sandbox(host: Host, name: str, port: int, seconds: Optional[float], write: Callable[[str], None],
-             faults: Sequence[sandbox.Fault] = ()) -> int:
+def _sandbox(
+    host: Host,
+    name: str,
+    port: int,
+    seconds: Optional[float],
+    write: Callable[[str], None],
+    faults: Sequence[sandbox.Fault] = (),
+) -> int:
     with sandbox.running(name, port=port, host=host) as sb:
         handles = sb.faults.extend(faults)
         write(f"{name} sandbox running; press Ctrl+C to stop")
@@ -89,8 +96,9 @@ def _sandbox(host: Host, name: str, port: int, seconds: Optional[float], write: 
     return 0
 
 
-def _cassettes_check(paths: Sequence[str], secrets: Sequence[str], secret_envs: Sequence[str],
-                     write: Callable[[str], None]) -> int:
+def _cassettes_check(
+    paths: Sequence[str], secrets: Sequence[str], secret_envs: Sequence[str], write: Callable[[str], None]
+) -> int:
     from .recording.lint import check_paths
 
     values = list(secrets)
@@ -108,8 +116,9 @@ def _cassettes_check(paths: Sequence[str], secrets: Sequence[str], secret_envs: 
     return 1 if findings else 0
 
 
-def _cassettes_verify(cassette_dir: str, keep: Optional[str], pytest_args: Sequence[str],
-                      write: Callable[[str], None]) -> int:
+def _cassettes_verify(
+    cassette_dir: str, keep: Optional[str], pytest_args: Sequence[str], write: Callable[[str], None]
+) -> int:
     from .recording.verify import verify
 
     args = list(pytest_args)
@@ -125,33 +134,57 @@ def build_parser() -> argparse.ArgumentParser:
     sub.add_parser("providers", help="list providers, their plugins, contours and load errors")
     demo = sub.add_parser("demo", help="run each provider's demo against its in-process sandbox")
     demo.add_argument("provider", nargs="*", help="providers to demo (default: all that have one)")
-    sb = sub.add_parser("sandbox", help="run a provider's sandbox in the foreground",
-                        description="Run a provider's sandbox on 127.0.0.1 until Ctrl+C (or --seconds).",
-                        epilog=sandbox.FAULT_SYNTAX, formatter_class=argparse.RawDescriptionHelpFormatter)
+    sb = sub.add_parser(
+        "sandbox",
+        help="run a provider's sandbox in the foreground",
+        description="Run a provider's sandbox on 127.0.0.1 until Ctrl+C (or --seconds).",
+        epilog=sandbox.FAULT_SYNTAX,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
     sb.add_argument("provider")
     sb.add_argument("--port", type=int, default=0, help="port on 127.0.0.1 (default: any free port)")
     sb.add_argument("--seconds", type=float, default=None, help="stop after this many seconds")
-    sb.add_argument("--fault", action="append", default=[], type=_fault_arg, metavar="SPEC",
-                    help="inject a fault into matching requests (repeatable; SPEC below)")
+    sb.add_argument(
+        "--fault",
+        action="append",
+        default=[],
+        type=_fault_arg,
+        metavar="SPEC",
+        help="inject a fault into matching requests (repeatable; SPEC below)",
+    )
     cassettes = sub.add_parser("cassettes", help="cassette tools")
     csub = cassettes.add_subparsers(dest="cassettes_command", required=True)
     check = csub.add_parser("check", help="scan cassettes for anything secret-shaped; exit 1 on a finding")
     check.add_argument("paths", nargs="*", help="files or directories (default: cassettes)")
     check.add_argument("--secret", action="append", default=[], help="a value that must not appear")
-    check.add_argument("--secret-env", action="append", default=[], metavar="NAME",
-                       help="an environment variable whose value (one per line) must not appear; "
-                            "INTEGRATIONS_CASSETTE_SECRETS is always read")
+    check.add_argument(
+        "--secret-env",
+        action="append",
+        default=[],
+        metavar="NAME",
+        help="an environment variable whose value (one per line) must not appear; "
+        "INTEGRATIONS_CASSETTE_SECRETS is always read",
+    )
     verify = csub.add_parser(
         "verify",
         help="re-record every cassette against the sandbox into a temporary directory and compare it "
-             "with the committed one; exit 1 on a difference",
+        "with the committed one; exit 1 on a difference",
     )
-    verify.add_argument("--cassette-dir", default="cassettes",
-                        help="the committed cassettes (default: cassettes)")
-    verify.add_argument("--keep", metavar="DIR", default=None,
-                        help="re-record into DIR and keep it (default: a temporary directory, removed)")
-    verify.add_argument("pytest_args", nargs="*", metavar="-- PYTEST_ARGS",
-                        help="arguments for pytest, after -- (default: pytest's own configuration)")
+    verify.add_argument(
+        "--cassette-dir", default="cassettes", help="the committed cassettes (default: cassettes)"
+    )
+    verify.add_argument(
+        "--keep",
+        metavar="DIR",
+        default=None,
+        help="re-record into DIR and keep it (default: a temporary directory, removed)",
+    )
+    verify.add_argument(
+        "pytest_args",
+        nargs="*",
+        metavar="-- PYTEST_ARGS",
+        help="arguments for pytest, after -- (default: pytest's own configuration)",
+    )
     return parser
 
 

@@ -130,8 +130,12 @@ class Client:
             attempt += 1
             log.info(
                 "%s: %s; retry %d/%d in %.2fs (request id %s)",
-                request.operation or request.path, failure,
-                attempt, self.max_retries, delay, request.request_id,
+                request.operation or request.path,
+                failure,
+                attempt,
+                self.max_retries,
+                delay,
+                request.request_id,
             )
             self.ctx.clock.sleep(delay)
 

@@ -61,9 +61,7 @@ def integrations_refresh(ctx: CallContext, token: Token) -> Optional[Token]:
 
 
 @hookspec(firstresult=True)
-def integrations_call(
-    ctx: CallContext, token: Optional[Token], request: Request, deadline: Deadline
-) -> Any:
+def integrations_call(ctx: CallContext, token: Optional[Token], request: Request, deadline: Deadline) -> Any:
     """Perform one HTTP exchange for ``request`` and return its decoded result.
 
     Required of every provider plugin (one non-wrapper implementation); called only for its own

@@ -22,7 +22,12 @@ from .errors import ConfigurationError, PluginError
 from .provider import ProviderSpec
 
 __all__ = [
-    "ENTRY_POINT_GROUP", "Host", "PluginLoadError", "ProviderHooks", "RegisteredProvider", "default_host",
+    "ENTRY_POINT_GROUP",
+    "Host",
+    "PluginLoadError",
+    "ProviderHooks",
+    "RegisteredProvider",
+    "default_host",
 ]
 
 ENTRY_POINT_GROUP = "integrations"
@@ -236,11 +241,7 @@ def _add_provider(state: _Loaded, spec: ProviderSpec, plugin: str) -> None:
 
 def _provider_hooks(state: _Loaded, name: str) -> ProviderHooks:
     owner = state.providers[name].plugin
-    others = [
-        state.pm.get_plugin(info.plugin)
-        for info in state.providers.values()
-        if info.plugin != owner
-    ]
+    others = [state.pm.get_plugin(info.plugin) for info in state.providers.values() if info.plugin != owner]
 
     def caller(hook: str, required: bool) -> Optional[Any]:
         own = [

@@ -170,8 +170,9 @@ class ProviderSpec:
             values = {field: env.get(self.credential_variable(field), "") for field in shape}
             if all(values.values()):
                 return self.check_credentials(values)
-        wanted = " or ".join(" and ".join(sorted(self.credential_variable(f) for f in shape))
-                             for shape in self.credentials)
+        wanted = " or ".join(
+            " and ".join(sorted(self.credential_variable(f) for f in shape)) for shape in self.credentials
+        )
         raise ConfigurationError(f"provider {self.name!r}: set {wanted} in the environment")
 
 

@@ -37,10 +37,7 @@ _BAD_HEADER = re.compile(r"[\r\n\x00]")
 
 def _seconds(value: Any) -> bool:
     return (
-        isinstance(value, (int, float))
-        and not isinstance(value, bool)
-        and math.isfinite(value)
-        and value > 0
+        isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value) and value > 0
     )
 
 
@@ -83,8 +80,7 @@ class Timeouts:
         if isinstance(value, tuple) and len(value) == 2 and all(_seconds(v) for v in value):
             return cls(float(value[0]), float(value[1]))
         raise errors.ValidationError(
-            "timeout must be a finite positive number, a (connect, read) pair or a Timeouts, "
-            f"not {value!r}"
+            f"timeout must be a finite positive number, a (connect, read) pair or a Timeouts, not {value!r}"
         )
 
 
@@ -261,7 +257,8 @@ class Transport:
             raise errors.Timeout(
                 f"{method} {_safe_url(url)} not sent: "
                 f"the call's {deadline.timeouts.total:g} s deadline has passed",
-                request_id=request_id, outcome_unknown=False,
+                request_id=request_id,
+                outcome_unknown=False,
             )
         t = deadline.timeouts
         body: Optional[bytes] = None
@@ -317,9 +314,7 @@ class Transport:
         session = self.session
         if not url.isascii():
             # An internationalised host or path: requests' full preparation (IDNA and all).
-            return session.prepare_request(
-                requests.Request(method, url, data=body, headers=dict(headers))
-            )
+            return session.prepare_request(requests.Request(method, url, data=body, headers=dict(headers)))
         prepared = requests.PreparedRequest()
         prepared.method = method.upper()
         prepared.url = requote_uri(url)

@@ -22,8 +22,9 @@ def clock() -> ManualClock:
 
 def live_client(provider: str, sb: Any, clock: ManualClock) -> Any:
     """A client of ``provider`` connected to the live sandbox ``sb``, on the test's clock."""
-    return integrations.connect(provider, base_urls=sb.base_urls, credentials=sb.credentials, clock=clock,
-                                ids=SequentialIds())
+    return integrations.connect(
+        provider, base_urls=sb.base_urls, credentials=sb.credentials, clock=clock, ids=SequentialIds()
+    )
 
 
 @pytest.fixture

@@ -27,7 +27,10 @@ def test_unknown_demo_provider_fails_cleanly(capsys):
 def test_sandbox_command_prints_urls_and_credentials():
     out = subprocess.run(
         [sys.executable, "-m", "integrations", "sandbox", "alor", "--seconds", "0.2"],
-        capture_output=True, text=True, timeout=60, check=True,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=True,
     ).stdout
     assert re.search(r"base_urls\['api'\] = http://127\.0\.0\.1:\d+/api", out)
     assert re.search(r"base_urls\['oauth'\] = http://127\.0\.0\.1:\d+/oauth", out)

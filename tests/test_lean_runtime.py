@@ -86,8 +86,9 @@ def stub_alor() -> Iterator[str]:
 
 def _run(code: str, *args: str, cwd: Path) -> Any:
     """Run ``code`` in a fresh interpreter (outside the checkout) and decode the JSON it prints last."""
-    done = subprocess.run([sys.executable, "-c", code, *args], capture_output=True, text=True, timeout=60,
-                          cwd=str(cwd))
+    done = subprocess.run(
+        [sys.executable, "-c", code, *args], capture_output=True, text=True, timeout=60, cwd=str(cwd)
+    )
     assert done.returncode == 0, done.stderr
     return json.loads(done.stdout.strip().splitlines()[-1])
 
@@ -161,11 +162,30 @@ def _pytest(tmp_path: Path, conftest: str, tests: str, *args: str) -> subprocess
     (tmp_path / "test_throwaway.py").write_text(tests)
     # Our plugin must load as it does anywhere (autoloaded through its entry point), on options of
     # our own. -p no:recording: pytest-recording, when installed, may import vcrpy; that is not ours.
-    env = {k: v for k, v in os.environ.items() if k not in ("PYTEST_ADDOPTS", "PYTEST_DISABLE_PLUGIN_AUTOLOAD")}
+    env = {
+        k: v for k, v in os.environ.items() if k not in ("PYTEST_ADDOPTS", "PYTEST_DISABLE_PLUGIN_AUTOLOAD")
+    }
     return subprocess.run(
-        [sys.executable, "-m", "pytest", "-q", "-s", "-p", "no:recording", "-p", "no:cacheprovider",
-         "--rootdir", str(tmp_path), *args, str(tmp_path)],
-        capture_output=True, text=True, timeout=120, cwd=str(tmp_path), env=env,
+        [
+            sys.executable,
+            "-m",
+            "pytest",
+            "-q",
+            "-s",
+            "-p",
+            "no:recording",
+            "-p",
+            "no:cacheprovider",
+            "--rootdir",
+            str(tmp_path),
+            *args,
+            str(tmp_path),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        cwd=str(tmp_path),
+        env=env,
     )
 
 

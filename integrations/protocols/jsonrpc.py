@@ -35,8 +35,19 @@ from ..transport import Deadline, Request, Response
 from .rest import raise_for_status
 
 __all__ = [
-    "STANDARD_CODES", "AuthErrorRule", "RpcCall", "RpcOutcome", "build_batch", "build_request",
-    "check_response", "decode", "envelope", "exchange", "match_batch", "notification", "parse_reply",
+    "STANDARD_CODES",
+    "AuthErrorRule",
+    "RpcCall",
+    "RpcOutcome",
+    "build_batch",
+    "build_request",
+    "check_response",
+    "decode",
+    "envelope",
+    "exchange",
+    "match_batch",
+    "notification",
+    "parse_reply",
 ]
 
 log = logging.getLogger(__name__)
@@ -133,8 +144,16 @@ def _object(call: RpcCall, ids: IdSource) -> Tuple[Dict[str, Any], Optional[str]
     return envelope(call.method, call.params, request_id), request_id
 
 
-def build_request(call: RpcCall, *, ids: IdSource, path: str, query_parameter: Optional[str] = None,
-                  authenticated: bool = True, operation: str = "", retry: bool = False) -> Request:
+def build_request(
+    call: RpcCall,
+    *,
+    ids: IdSource,
+    path: str,
+    query_parameter: Optional[str] = None,
+    authenticated: bool = True,
+    operation: str = "",
+    retry: bool = False,
+) -> Request:
     """A POST of one request object (or notification) to ``path``, the method mirrored in the query
     as ``?<query_parameter>=<method>`` when a parameter name is given.
 
@@ -144,15 +163,27 @@ def build_request(call: RpcCall, *, ids: IdSource, path: str, query_parameter: O
     """
     body, request_id = _object(call, ids)
     return Request(
-        "POST", path,
+        "POST",
+        path,
         params={query_parameter: call.method} if query_parameter else None,
-        json=body, request_id=request_id, operation=operation or call.method, authenticated=authenticated,
+        json=body,
+        request_id=request_id,
+        operation=operation or call.method,
+        authenticated=authenticated,
         retry=retry and not call.notify,
     )
 
 
-def build_batch(calls: Sequence[RpcCall], *, ids: IdSource, path: str, query_parameter: Optional[str] = None,
-                authenticated: bool = True, operation: str = "batch", retry: bool = False) -> Request:
+def build_batch(
+    calls: Sequence[RpcCall],
+    *,
+    ids: IdSource,
+    path: str,
+    query_parameter: Optional[str] = None,
+    authenticated: bool = True,
+    operation: str = "batch",
+    retry: bool = False,
+) -> Request:
     """A POST of a batch (a JSON array). ``?<query_parameter>=`` lists the distinct methods, comma
     separated, in call order: a batch has no single method, and the list keeps it identifiable in
     access logs. The request id is the first call's id. ``retry`` as for :func:`build_request`; a
@@ -166,11 +197,13 @@ def build_batch(calls: Sequence[RpcCall], *, ids: IdSource, path: str, query_par
     request_ids = [rid for _, rid in bodies if rid is not None]
     methods = ",".join(dict.fromkeys(call.method for call in calls))
     return Request(
-        "POST", path,
+        "POST",
+        path,
         params={query_parameter: methods} if query_parameter else None,
         json=[body for body, _ in bodies],
         request_id=request_ids[0] if request_ids else None,
-        operation=operation, authenticated=authenticated,
+        operation=operation,
+        authenticated=authenticated,
         retry=retry and len(request_ids) == len(calls),
     )
 
@@ -190,14 +223,24 @@ def _error(value: Any, *, provider: str, status: Optional[int], request_id: Opti
     fields = value if isinstance(value, dict) else {}
     code, message = fields.get("code"), fields.get("message")
     if not isinstance(code, int) or isinstance(code, bool) or not isinstance(message, str):
-        raise errors.ProtocolError("the JSON-RPC error is not an object with an int code and a str message",
-                                   provider=provider, request_id=request_id)
-    return errors.RpcError(code, message, fields.get("data"), provider=provider, status=status,
-                           request_id=request_id)
+        raise errors.ProtocolError(
+            "the JSON-RPC error is not an object with an int code and a str message",
+            provider=provider,
+            request_id=request_id,
+        )
+    return errors.RpcError(
+        code, message, fields.get("data"), provider=provider, status=status, request_id=request_id
+    )
 
 
-def parse_reply(reply: Any, expected_id: Optional[RpcId], *, method: str = "", provider: str = "",
-                status: Optional[int] = None) -> RpcOutcome:
+def parse_reply(
+    reply: Any,
+    expected_id: Optional[RpcId],
+    *,
+    method: str = "",
+    provider: str = "",
+    status: Optional[int] = None,
+) -> RpcOutcome:
     """Validate one response object against the id it should carry.
 
     An error reply may carry ``id: null`` (the server could not read the request's id). Raises
@@ -206,8 +249,11 @@ def parse_reply(reply: Any, expected_id: Optional[RpcId], *, method: str = "", p
     rid = str(expected_id) if expected_id is not None else None
 
     def bad(why: str) -> errors.ProtocolError:
-        return errors.ProtocolError(f"invalid JSON-RPC reply{f' to {method}' if method else ''}: {why}",
-                                    provider=provider, request_id=rid)
+        return errors.ProtocolError(
+            f"invalid JSON-RPC reply{f' to {method}' if method else ''}: {why}",
+            provider=provider,
+            request_id=rid,
+        )
 
     if not isinstance(reply, dict):
         raise bad(f"expected an object, got {type(reply).__name__}")
@@ -240,8 +286,9 @@ def _kind(item: Any) -> str:
     return "call" if _is_id(item["id"]) else "invalid"
 
 
-def match_batch(sent: Sequence[Any], replies: Any, *, provider: str = "",
-                status: Optional[int] = None) -> List[RpcOutcome]:
+def match_batch(
+    sent: Sequence[Any], replies: Any, *, provider: str = "", status: Optional[int] = None
+) -> List[RpcOutcome]:
     """Pair a batch reply with the sent members; one outcome per sent member, in order.
 
     Replies are matched by id (the server may answer in any order). A reply with ``id: null`` is an
@@ -251,8 +298,9 @@ def match_batch(sent: Sequence[Any], replies: Any, *, provider: str = "",
     unusable: not an array, an answer to an id never sent, or two answers to one id.
     """
     if not isinstance(replies, list):
-        raise errors.ProtocolError(f"batch reply: expected an array, got {type(replies).__name__}",
-                                   provider=provider)
+        raise errors.ProtocolError(
+            f"batch reply: expected an array, got {type(replies).__name__}", provider=provider
+        )
     kinds = [_kind(item) for item in sent]
     index = {(type(item["id"]), item["id"]): n for n, item in enumerate(sent) if kinds[n] == "call"}
     found: Dict[int, RpcOutcome] = {}
@@ -285,9 +333,17 @@ def match_batch(sent: Sequence[Any], replies: Any, *, provider: str = "",
         elif orphans:
             outcomes.append(RpcOutcome(method, item_id, error=orphans.pop(0)))
         else:
-            outcomes.append(RpcOutcome(method, item_id, error=errors.ProtocolError(
-                f"batch reply: no answer for {method or 'an invalid member'}", provider=provider,
-                request_id=None if item_id is None else str(item_id))))
+            outcomes.append(
+                RpcOutcome(
+                    method,
+                    item_id,
+                    error=errors.ProtocolError(
+                        f"batch reply: no answer for {method or 'an invalid member'}",
+                        provider=provider,
+                        request_id=None if item_id is None else str(item_id),
+                    ),
+                )
+            )
     if orphans:
         log.warning("%s: %d batch error(s) with a null id matched no call", provider, len(orphans))
     return outcomes
@@ -317,8 +373,11 @@ def decode(sent: Any, document: Any, *, provider: str = "", status: Optional[int
             parse_reply(document, None, method=method, provider=provider, status=status).unwrap()
         return [RpcOutcome(method, None, notification=True)]
     if document is None:
-        raise errors.ProtocolError(f"no reply to {method}: an empty body answers only notifications",
-                                   provider=provider, request_id=str(sent["id"]))
+        raise errors.ProtocolError(
+            f"no reply to {method}: an empty body answers only notifications",
+            provider=provider,
+            request_id=str(sent["id"]),
+        )
     return [parse_reply(document, sent["id"], method=method, provider=provider, status=status)]
 
 
@@ -352,12 +411,16 @@ def _single_error(document: Any, provider: str, status: int) -> Optional[errors.
     return error if isinstance(error, errors.RpcError) else None
 
 
-def _rejected(provider: str, response: Response,
-              error: Optional[errors.RpcError]) -> errors.AccessTokenRejected:
+def _rejected(
+    provider: str, response: Response, error: Optional[errors.RpcError]
+) -> errors.AccessTokenRejected:
     message = error.message if error is not None else f"HTTP {response.status}"
     return errors.AccessTokenRejected(
-        f"the access token was rejected: {message}", provider=provider, status=response.status,
-        code=error.code if error is not None else None, request_id=response.request_id,
+        f"the access token was rejected: {message}",
+        provider=provider,
+        status=response.status,
+        code=error.code if error is not None else None,
+        request_id=response.request_id,
     )
 
 
@@ -380,13 +443,18 @@ def check_response(
         raise _rejected(provider, response, error)
     if document is _NOT_JSON or (document is None and (_expects_reply(sent) or status >= 300)):
         if status in (401, 403):
-            raise errors.AuthenticationError(f"HTTP {status} without a JSON-RPC body", provider=provider,
-                                             status=status, request_id=response.request_id)
+            raise errors.AuthenticationError(
+                f"HTTP {status} without a JSON-RPC body",
+                provider=provider,
+                status=status,
+                request_id=response.request_id,
+            )
         if status == 429 or status >= 500 or (document is None and status >= 300):
             raise_for_status(provider, response, message=f"HTTP {status} without a JSON-RPC body")
         what = "an empty body" if document is None else "a body that is not JSON"
-        raise errors.ProtocolError(f"{provider}: HTTP {status} with {what}", provider=provider,
-                                   request_id=response.request_id)
+        raise errors.ProtocolError(
+            f"{provider}: HTTP {status} with {what}", provider=provider, request_id=response.request_id
+        )
     try:
         results = decode(sent, document, provider=provider, status=status)
     except errors.RpcError as exc:
@@ -422,8 +490,14 @@ def exchange(
     if token is not None:
         headers["Authorization"] = f"Bearer {token.access}"
     response = ctx.transport.send(
-        request.method, ctx.url(request.service, request.path), params=request.params, json=request.json,
-        headers=headers, deadline=deadline, request_id=request.request_id,
+        request.method,
+        ctx.url(request.service, request.path),
+        params=request.params,
+        json=request.json,
+        headers=headers,
+        deadline=deadline,
+        request_id=request.request_id,
     )
-    return check_response(response, request.json, provider=provider, authenticated=token is not None,
-                          auth_rule=auth_rule)
+    return check_response(
+        response, request.json, provider=provider, authenticated=token is not None, auth_rule=auth_rule
+    )

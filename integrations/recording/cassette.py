@@ -82,8 +82,9 @@ class IndexedCassette(Cassette):  # type: ignore[misc]  # vcrpy ships no type in
             return bool(super().__contains__(request))
         key = self._key(request)
         with self._lock:
-            return key is not None and (bool(self._unplayed.get(key)) or
-                                        (self.allow_playback_repeats and key in self._index))
+            return key is not None and (
+                bool(self._unplayed.get(key)) or (self.allow_playback_repeats and key in self._index)
+            )
 
     def play_response(self, request: Any) -> Any:
         if self._matcher is None:

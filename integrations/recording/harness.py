@@ -22,9 +22,17 @@ from .matchers import HostDispatchMatcher, matcher_for
 from .redact import Redactor
 
 __all__ = [
-    "CASSETTE_SUFFIXES", "CassetteFormat", "MATCHER_NAME", "SERIALIZER_NAME", "cassette_files",
-    "load_cassette_file", "make_vcr", "read_recorded_at", "register",
-    "use_cassette", "vcr_config",
+    "CASSETTE_SUFFIXES",
+    "CassetteFormat",
+    "MATCHER_NAME",
+    "SERIALIZER_NAME",
+    "cassette_files",
+    "load_cassette_file",
+    "make_vcr",
+    "read_recorded_at",
+    "register",
+    "use_cassette",
+    "vcr_config",
 ]
 
 MATCHER_NAME = "integrations"
@@ -118,7 +126,7 @@ def vcr_config(
     def before_record_request(request: Any) -> Any:
         for local, canonical in rewrites:
             if request.uri.startswith(local):
-                request.uri = canonical.rstrip("/") + request.uri[len(local):]
+                request.uri = canonical.rstrip("/") + request.uri[len(local) :]
                 break
         request.uri = redactor.url(request.uri)
         for name, value in redactor.headers(dict(request.headers)).items():
@@ -131,8 +139,11 @@ def vcr_config(
 
     def before_record_response(response: Dict[str, Any]) -> Dict[str, Any]:
         # Sorted, so that a re-recording is byte-for-byte comparable whatever order a server used.
-        headers = {k: v for k, v in sorted(response.get("headers", {}).items(), key=lambda kv: kv[0].lower())
-                   if k.lower() not in _DROPPED_RESPONSE_HEADERS}
+        headers = {
+            k: v
+            for k, v in sorted(response.get("headers", {}).items(), key=lambda kv: kv[0].lower())
+            if k.lower() not in _DROPPED_RESPONSE_HEADERS
+        }
         headers = redactor.headers(headers)
         content_type = " ".join(str(v) for k, v in headers.items() if k.lower() == "content-type")
         body = response.get("body", {}).get("string", b"")
@@ -154,8 +165,9 @@ def vcr_config(
     }
 
 
-def register(v: vcr.VCR, *providers: str, host: Optional[Host] = None,
-             cassette_format: Optional[CassetteFormat] = None) -> vcr.VCR:
+def register(
+    v: vcr.VCR, *providers: str, host: Optional[Host] = None, cassette_format: Optional[CassetteFormat] = None
+) -> vcr.VCR:
     """Register the ``integrations`` matcher (and cassette format) on an existing ``vcr.VCR``."""
     v.register_matcher(MATCHER_NAME, _matcher(_specs(providers, host)))
     v.register_serializer(SERIALIZER_NAME, cassette_format or CassetteFormat())

@@ -56,8 +56,12 @@ def _scan_text(text: str, secrets: Sequence[str]) -> Iterator[str]:
 def _scan_json(data: Any, where: str) -> Iterator[Tuple[str, str]]:
     if isinstance(data, dict):
         for key, value in data.items():
-            if (str(key).lower() in _SECRET_KEYS and isinstance(value, str) and value
-                    and not is_placeholder(value)):
+            if (
+                str(key).lower() in _SECRET_KEYS
+                and isinstance(value, str)
+                and value
+                and not is_placeholder(value)
+            ):
                 yield f"{where}.{key}", f"{key} value that is not a placeholder"
             yield from _scan_json(value, f"{where}.{key}")
     elif isinstance(data, list):

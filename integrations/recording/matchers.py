@@ -83,8 +83,13 @@ class RestMatcher(ProtocolMatcher):
 
     def key(self, request: Any) -> Key:
         parts = urlsplit(request.uri)
-        query = tuple(sorted((k, v) for k, v in parse_qsl(parts.query, keep_blank_values=True)
-                             if k.lower() not in self._ignored_query))
+        query = tuple(
+            sorted(
+                (k, v)
+                for k, v in parse_qsl(parts.query, keep_blank_values=True)
+                if k.lower() not in self._ignored_query
+            )
+        )
         return (
             ("method", request.method.upper()),
             ("host", f"{parts.scheme}://{parts.netloc.lower()}"),

@@ -56,8 +56,7 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         "--integrations-record-mode",
         choices=MODES,
         default=None,
-        help="none (default): replay cassettes offline; once: record missing ones; "
-        "rewrite: record all anew.",
+        help="none (default): replay cassettes offline; once: record missing ones; rewrite: record all anew.",
     )
     group.addoption(
         "--integrations-cassette-dir",
@@ -163,8 +162,13 @@ def integrations_session(
     base = _cassette_dir(request.config)
     reference = request.config.getoption("--integrations-reference-dir")
 
-    def factory(provider: str, name: Optional[str] = None, *, sandbox: Optional[dict[str, Any]] = None,
-                **connect_options: Any) -> ContextManager[RecordedSession]:
+    def factory(
+        provider: str,
+        name: Optional[str] = None,
+        *,
+        sandbox: Optional[dict[str, Any]] = None,
+        **connect_options: Any,
+    ) -> ContextManager[RecordedSession]:
         relative = Path(provider, module, f"{test}-{name}.yaml" if name else f"{test}.yaml")
         return recorded_session(
             provider,

@@ -20,7 +20,12 @@ from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 from ..provider import RecordingRules
 
 __all__ = [
-    "FAKE_SIGNATURE", "PLACEHOLDER_PREFIX", "RedactingLogFilter", "Redactor", "is_jwt", "is_placeholder",
+    "FAKE_SIGNATURE",
+    "PLACEHOLDER_PREFIX",
+    "RedactingLogFilter",
+    "Redactor",
+    "is_jwt",
+    "is_placeholder",
 ]
 
 PLACEHOLDER_PREFIX = "REDACTED"
@@ -119,11 +124,13 @@ class Redactor:
             for k, v in claims.items()
         }
         fake_header = {"alg": header.get("alg", "none"), "typ": header.get("typ", "JWT")}
-        return ".".join((
-            _b64encode(json.dumps(fake_header, separators=(",", ":")).encode()),
-            _b64encode(json.dumps(kept, separators=(",", ":"), sort_keys=True).encode()),
-            FAKE_SIGNATURE,
-        ))
+        return ".".join(
+            (
+                _b64encode(json.dumps(fake_header, separators=(",", ":")).encode()),
+                _b64encode(json.dumps(kept, separators=(",", ":"), sort_keys=True).encode()),
+                FAKE_SIGNATURE,
+            )
+        )
 
     @staticmethod
     def _claim_placeholder(value: Any) -> Any:
@@ -191,8 +198,9 @@ class Redactor:
                     text = json.dumps(redacted, ensure_ascii=False, separators=(",", ":"))
         elif "x-www-form-urlencoded" in content_type:
             pairs = parse_qsl(text, keep_blank_values=True)
-            text = urlencode([(k, self.value(v, _kind(k)) if k.lower() in self.secret_fields else v)
-                              for k, v in pairs])
+            text = urlencode(
+                [(k, self.value(v, _kind(k)) if k.lower() in self.secret_fields else v) for k, v in pairs]
+            )
         return self.scrub(text).encode("utf-8")
 
     def scrub(self, text: str) -> str:

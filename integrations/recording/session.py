@@ -150,8 +150,14 @@ def recorded_session(
             canonical = {url: canonical_urls[service] for service, url in local_urls.items()}
             for name, value in credentials.items():
                 redactor.add_secret(value, name)
-            v = make_vcr(provider, record_mode="once", canonical_urls=canonical, redactor=redactor,
-                         cassette_format=CassetteFormat(recorded_at), host=h)
+            v = make_vcr(
+                provider,
+                record_mode="once",
+                canonical_urls=canonical,
+                redactor=redactor,
+                cassette_format=CassetteFormat(recorded_at),
+                host=h,
+            )
             blocker: Any = contextlib.nullcontext()
         else:
             stored = read_recorded_at(cassette)

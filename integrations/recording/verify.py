@@ -158,8 +158,9 @@ def compare_cassette(committed: Path, rerecorded: Path, name: Optional[str] = No
             found.append(Difference(name, None, key, _show(a.get(key, _ABSENT)), _show(b.get(key, _ABSENT))))
     ia, ib = a.get("interactions") or [], b.get("interactions") or []
     if len(ia) != len(ib):
-        found.append(Difference(name, None, "interactions", f"{len(ia)} interactions",
-                                f"{len(ib)} interactions"))
+        found.append(
+            Difference(name, None, "interactions", f"{len(ia)} interactions", f"{len(ib)} interactions")
+        )
     for index, (x, y) in enumerate(zip(ia, ib)):
         for field, old, new in _diff(_interaction(x), _interaction(y), ""):
             found.append(Difference(name, index, field, _show(old), _show(new)))
@@ -205,8 +206,15 @@ def rerecord(
     cassette at the instant of its namesake under ``reference``."""
     env = {k: v for k, v in os.environ.items() if k not in _MODE_VARIABLES}
     command = [
-        sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "--integrations-only",
-        "--integrations-record-mode=rewrite", "--integrations-record-against=sandbox",
+        sys.executable,
+        "-m",
+        "pytest",
+        "-q",
+        "-p",
+        "no:cacheprovider",
+        "--integrations-only",
+        "--integrations-record-mode=rewrite",
+        "--integrations-record-against=sandbox",
         f"--integrations-cassette-dir={Path(into).resolve()}",
         f"--integrations-reference-dir={Path(reference).resolve()}",
         *pytest_args,

@@ -19,9 +19,20 @@ from .faults import FAULT_SYNTAX, Fault, FaultHandle, FaultPlan, Headers, Reques
 from .server import SandboxServer
 
 __all__ = [
-    "Emulator", "EmulatorFactory", "RunningSandbox", "SandboxServer", "WSGIApp", "running", "start",
+    "Emulator",
+    "EmulatorFactory",
+    "RunningSandbox",
+    "SandboxServer",
+    "WSGIApp",
+    "running",
+    "start",
     # fault injection and the request log
-    "FAULT_SYNTAX", "Fault", "FaultHandle", "FaultPlan", "Headers", "RequestRecord",
+    "FAULT_SYNTAX",
+    "Fault",
+    "FaultHandle",
+    "FaultPlan",
+    "Headers",
+    "RequestRecord",
 ]
 
 # The top-level modules the ``integrations[sandbox]`` extra installs.
@@ -68,8 +79,11 @@ def start(provider: str, *, port: int = 0, host: Optional[Host] = None, **option
     emulator = factory(**options)
     server = SandboxServer(emulator.wsgi_apps(), port=port).start()
     return RunningSandbox(
-        provider=provider, base_urls=server.base_urls, credentials=emulator.credentials(),
-        emulator=emulator, server=server,
+        provider=provider,
+        base_urls=server.base_urls,
+        credentials=emulator.credentials(),
+        emulator=emulator,
+        server=server,
     )
 
 

@@ -67,7 +67,9 @@ _PARAMS: Mapping[str, Tuple[str, ...]] = {
     "huge": ("size", "status"),
 }
 _REQUIRED: Mapping[str, Tuple[str, ...]] = {
-    "respond": ("status",), "redirect": ("status", "location"), "huge": ("size",),
+    "respond": ("status",),
+    "redirect": ("status", "location"),
+    "huge": ("size",),
 }
 _MATCH = ("service", "method", "path", "rpc_method", "skip", "times")
 _MATCH_KEYWORDS = frozenset(_MATCH) | {"when"}
@@ -173,13 +175,16 @@ class Fault:
     def _build(cls, action: str, match: Mapping[str, Any], **params: Any) -> Fault:
         unknown = sorted(set(match) - _MATCH_KEYWORDS)
         if unknown:
-            raise TypeError(f"Fault.{action}() got unexpected keyword argument(s) {', '.join(unknown)}; "
-                            f"it matches by {', '.join(sorted(_MATCH_KEYWORDS))}")
+            raise TypeError(
+                f"Fault.{action}() got unexpected keyword argument(s) {', '.join(unknown)}; "
+                f"it matches by {', '.join(sorted(_MATCH_KEYWORDS))}"
+            )
         return cls(action, **params, **match)
 
     @classmethod
-    def respond(cls, status: int, headers: HeadersLike = None, body: Union[bytes, str] = b"",
-                **match: Any) -> Fault:
+    def respond(
+        cls, status: int, headers: HeadersLike = None, body: Union[bytes, str] = b"", **match: Any
+    ) -> Fault:
         """Answer ``status`` with ``headers`` and ``body`` instead of the app (which never sees the
         request). ``Content-Length`` is set from the body; the connection stays usable."""
         return cls._build("respond", match, status=status, headers=headers, body=body)
@@ -325,8 +330,10 @@ class Fault:
             name = key[:-1] if key.endswith("~") else key
             name = "headers" if name in ("header", "headers") else name
             if name not in allowed or (key.endswith("~") and name not in ("path", "rpc_method")):
-                raise ValueError(f"fault {spec!r}: {action} takes no {key!r} "
-                                 f"(it takes {', '.join(sorted(allowed | {'path~', 'rpc_method~'}))})")
+                raise ValueError(
+                    f"fault {spec!r}: {action} takes no {key!r} "
+                    f"(it takes {', '.join(sorted(allowed | {'path~', 'rpc_method~'}))})"
+                )
             try:
                 if name == "headers":
                     headers += _parse_headers(value)
@@ -376,8 +383,16 @@ def _convert(name: str, value: Any, *, regex: bool) -> Any:
     if name == "head":
         if isinstance(value, bool):
             return value
-        flag = {"1": True, "true": True, "yes": True, "on": True,
-                "0": False, "false": False, "no": False, "off": False}.get(str(value).strip().lower())
+        flag = {
+            "1": True,
+            "true": True,
+            "yes": True,
+            "on": True,
+            "0": False,
+            "false": False,
+            "no": False,
+            "off": False,
+        }.get(str(value).strip().lower())
         if flag is None:
             raise ValueError(f"expected true or false, not {value!r}")
         return flag

@@ -91,11 +91,20 @@ def _record(entry: List[Any], *, parse_rpc: bool = True) -> RequestRecord:
     service, inner = split_service(entry[_PATH])
     handle: Optional[FaultHandle] = entry[_HANDLE]
     return RequestRecord(
-        seq=entry[_SEQ], at=entry[_AT], service=service, method=entry[_METHOD], path=inner,
-        query=entry[_QUERY], rpc_methods=rpc_methods(entry[_QUERY], entry[_BODY]) if parse_rpc else (),
-        headers=Headers(entry[_HEADERS].items()), body=entry[_BODY], connection=entry[_PORT],
-        fault=handle.fault if handle is not None else None, status=entry[_STATUS],
-        processed=entry[_PROCESSED], fault_handle=handle,
+        seq=entry[_SEQ],
+        at=entry[_AT],
+        service=service,
+        method=entry[_METHOD],
+        path=inner,
+        query=entry[_QUERY],
+        rpc_methods=rpc_methods(entry[_QUERY], entry[_BODY]) if parse_rpc else (),
+        headers=Headers(entry[_HEADERS].items()),
+        body=entry[_BODY],
+        connection=entry[_PORT],
+        fault=handle.fault if handle is not None else None,
+        status=entry[_STATUS],
+        processed=entry[_PROCESSED],
+        fault_handle=handle,
     )
 
 
@@ -261,7 +270,7 @@ class _WSGIHandler(BaseHTTPRequestHandler):
             data = self._response(status, headers, payload)
             head = len(data) - (0 if self.command == "HEAD" else len(payload))
             if action == "truncate":
-                self.wfile.write(data[:head + fault.after])
+                self.wfile.write(data[: head + fault.after])
                 self._abort(fault.how)
             else:
                 self._drip(data, 0 if fault.head else head, fault)
@@ -289,7 +298,7 @@ class _WSGIHandler(BaseHTTPRequestHandler):
         view = memoryview(data)
         pos = start
         while pos < len(data):
-            self.wfile.write(view[pos:pos + fault.chunk])
+            self.wfile.write(view[pos : pos + fault.chunk])
             pos += fault.chunk
             if pos < len(data) and stopping.wait(fault.interval):
                 self._abort("close")
@@ -298,8 +307,9 @@ class _WSGIHandler(BaseHTTPRequestHandler):
     def _huge(self, fault: Fault) -> None:
         size = fault.size
         prefix, suffix = (b'{"data":"', b'"}') if size >= 11 else (b'"', b'"')
-        head = _head(_status_line(fault.status), [("Content-Type", "application/json")], size,
-                     self.close_connection)
+        head = _head(
+            _status_line(fault.status), [("Content-Type", "application/json")], size, self.close_connection
+        )
         if self.command == "HEAD":
             self.wfile.write(head)
             return
@@ -388,8 +398,14 @@ class SandboxServer:
     returns the last ``request_log`` requests received (``request_log=0`` keeps none).
     """
 
-    def __init__(self, apps: Mapping[str, WSGIApp], *, host: str = "127.0.0.1", port: int = 0,
-                 request_log: int = _REQUEST_LOG) -> None:
+    def __init__(
+        self,
+        apps: Mapping[str, WSGIApp],
+        *,
+        host: str = "127.0.0.1",
+        port: int = 0,
+        request_log: int = _REQUEST_LOG,
+    ) -> None:
         if host not in ("127.0.0.1", "localhost"):
             raise ValueError("the sandbox only binds to loopback")
         self._apps = dict(apps)
@@ -421,11 +437,14 @@ class SandboxServer:
 
     def start(self) -> SandboxServer:
         state = _State(self.faults, self._log)
-        handler = type("Handler", (_WSGIHandler,), {"app": staticmethod(_Dispatcher(self._apps)),
-                                                    "state": state})
+        handler = type(
+            "Handler", (_WSGIHandler,), {"app": staticmethod(_Dispatcher(self._apps)), "state": state}
+        )
         self._server = _Server((self._host, self._port), handler, state.stopping)
         self._thread = threading.Thread(
-            target=self._server.serve_forever, kwargs={"poll_interval": 0.05}, name="integrations-sandbox",
+            target=self._server.serve_forever,
+            kwargs={"poll_interval": 0.05},
+            name="integrations-sandbox",
             daemon=True,
         )
         self._thread.start()

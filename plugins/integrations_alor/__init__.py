@@ -35,6 +35,7 @@ def __getattr__(name: str) -> Any:
         return AlorClient
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
+
 log = logging.getLogger(f"integrations.{provider.NAME}")
 
 

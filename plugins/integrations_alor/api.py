@@ -195,8 +195,11 @@ class AlorClient(ProviderClient):
     ) -> CancelAck:
         """Cancel an order. Raises :class:`~integrations.errors.Rejected` (code
         ``OrderToCancelNotFound``) when there is no such working order."""
-        number = _token(str(order_number) if isinstance(order_number, int) else order_number,
-                        "order_number", _ORDER_NUMBER)
+        number = _token(
+            str(order_number) if isinstance(order_number, int) else order_number,
+            "order_number",
+            _ORDER_NUMBER,
+        )
         params = {
             "portfolio": _token(portfolio, "portfolio", _PORTFOLIO),
             "exchange": _exchange(exchange),
@@ -204,8 +207,12 @@ class AlorClient(ProviderClient):
         }
         # Repeating a cancel never cancels twice, so it may be retried.
         request = Request(
-            "DELETE", f"{ORDERS}/{number}", params=params, request_id=self._client.ctx.ids.new_id(),
-            operation=f"{NAME}.cancel_order", retry=True,
+            "DELETE",
+            f"{ORDERS}/{number}",
+            params=params,
+            request_id=self._client.ctx.ids.new_id(),
+            operation=f"{NAME}.cancel_order",
+            retry=True,
         )
         response = self._send(request, timeout)
         return CancelAck(order_number=number, message=response.text.strip())
@@ -241,8 +248,16 @@ class AlorClient(ProviderClient):
             raise ValidationError(f"retry must be True, False or None, not {retry!r}")
         method = method.upper()
         request_id = self._client.ctx.ids.new_id() if method != "GET" else None
-        request = Request(method, path, service=service, params=params, json=json, request_id=request_id,
-                          operation=f"{NAME}.request", retry=method == "GET" if retry is None else retry)
+        request = Request(
+            method,
+            path,
+            service=service,
+            params=params,
+            json=json,
+            request_id=request_id,
+            operation=f"{NAME}.request",
+            retry=method == "GET" if retry is None else retry,
+        )
         response = self._send(request, timeout)
         try:
             return response.json(decimals=True)
@@ -284,15 +299,22 @@ class AlorClient(ProviderClient):
             body["comment"] = comment
         return body
 
-    def _command(self, kind: str, body: dict[str, Any], request_id: Optional[str],
-                 timeout: Optional[TimeoutLike]) -> OrderAck:
+    def _command(
+        self, kind: str, body: dict[str, Any], request_id: Optional[str], timeout: Optional[TimeoutLike]
+    ) -> OrderAck:
         if request_id is not None and (not isinstance(request_id, str) or not 0 < len(request_id) <= 128):
             raise ValidationError("request_id must be a non-empty string of at most 128 characters")
         rid = request_id or self._client.ctx.ids.new_id()
         # ALOR deduplicates commands by X-REQID, so a command whose reply was lost is safe to send
         # again with the same id: the repeat is answered with the first attempt's result.
-        request = Request("POST", f"{ORDERS}/actions/{kind}", json=body, request_id=rid,
-                          operation=f"{NAME}.{kind}_order", retry=True)
+        request = Request(
+            "POST",
+            f"{ORDERS}/actions/{kind}",
+            json=body,
+            request_id=rid,
+            operation=f"{NAME}.{kind}_order",
+            retry=True,
+        )
         answer = self._send(request, timeout).json()
         number = answer.get("orderNumber") if isinstance(answer, dict) else None
         if isinstance(number, int) and not isinstance(number, bool):

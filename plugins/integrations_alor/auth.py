@@ -44,8 +44,13 @@ def exchange_refresh_token(ctx: CallContext, refresh_token: str) -> Token:
     its body is undocumented, so the body is not read.
     """
     request = Request(
-        "POST", "/refresh", service="oauth", json={"token": refresh_token}, authenticated=False,
-        retry=True, operation=f"{NAME}.refresh",
+        "POST",
+        "/refresh",
+        service="oauth",
+        json={"token": refresh_token},
+        authenticated=False,
+        retry=True,
+        operation=f"{NAME}.refresh",
     )
     try:
         response = ctx.call(request)

@@ -24,16 +24,29 @@ def run(client: AlorClient, write: Callable[[str], None]) -> None:
         write(f"{left} | {right}".rstrip())
     write("")
 
-    market = client.market_order(portfolio=portfolio, exchange="MOEX", symbol="SBER", side="buy", quantity=1,
-                                 comment="integrations demo")
+    market = client.market_order(
+        portfolio=portfolio,
+        exchange="MOEX",
+        symbol="SBER",
+        side="buy",
+        quantity=1,
+        comment="integrations demo",
+    )
     write(f"market buy 1 lot SBER: order number {market.order_number}")
 
     if book.best_bid is None:
         write("the sandbox book has no bids; skipping the limit order")
         return
     price = book.best_bid.price - 1
-    limit = client.limit_order(portfolio=portfolio, exchange="MOEX", symbol="SBER", side="buy", quantity=1,
-                               price=price, comment="integrations demo")
+    limit = client.limit_order(
+        portfolio=portfolio,
+        exchange="MOEX",
+        symbol="SBER",
+        side="buy",
+        quantity=1,
+        price=price,
+        comment="integrations demo",
+    )
     write(f"limit buy 1 lot SBER at {price}: order number {limit.order_number}")
     cancel = client.cancel_order(limit.order_number, portfolio=portfolio, exchange="MOEX")
     write(f"cancel order {cancel.order_number}: {cancel.message}")

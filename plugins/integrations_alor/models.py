@@ -14,7 +14,13 @@ if TYPE_CHECKING:
     import cattrs
 
 __all__ = [
-    "AlorAccount", "CancelAck", "OrderAck", "OrderBook", "PriceLevel", "converter", "structure_orderbook",
+    "AlorAccount",
+    "CancelAck",
+    "OrderAck",
+    "OrderBook",
+    "PriceLevel",
+    "converter",
+    "structure_orderbook",
 ]
 
 
@@ -88,7 +94,6 @@ def _structure_decimal(value: Any, _: Any) -> Decimal:
     if isinstance(value, float):
         return Decimal(repr(value))
     raise ProtocolError(f"expected a number, got {type(value).__name__}")
-
 
 
 # Each wire format names the same fields differently; map them onto the Simple names once.

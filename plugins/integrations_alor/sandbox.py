@@ -119,8 +119,14 @@ class AlorEmulator:
     :meth:`delay_next_command`.
     """
 
-    def __init__(self, *, seed: int = 0, clock: Clock | None = None, access_token_ttl: float = 1800.0,
-                 unknown_symbol_status: int = 404) -> None:
+    def __init__(
+        self,
+        *,
+        seed: int = 0,
+        clock: Clock | None = None,
+        access_token_ttl: float = 1800.0,
+        unknown_symbol_status: int = 404,
+    ) -> None:
         self._clock: Clock = clock if clock is not None else SystemClock()
         self._ttl = float(access_token_ttl)
         self._unknown_status = int(unknown_symbol_status)
@@ -147,8 +153,10 @@ class AlorEmulator:
     # -- Emulator protocol and test controls --------------------------------------------------------
 
     def wsgi_apps(self) -> Mapping[str, WSGIApp]:
-        return {"oauth": partial(self._serve, self._handle_oauth),
-                "api": partial(self._serve, self._handle_api)}
+        return {
+            "oauth": partial(self._serve, self._handle_oauth),
+            "api": partial(self._serve, self._handle_api),
+        }
 
     def credentials(self) -> dict[str, str]:
         with self._lock:
@@ -189,8 +197,9 @@ class AlorEmulator:
     # -- WSGI plumbing ------------------------------------------------------------------------------
 
     @staticmethod
-    def _serve(handler: Callable[[Environ, bytes], Reply], environ: Environ,
-               start_response: Callable[..., Any]) -> list[bytes]:
+    def _serve(
+        handler: Callable[[Environ, bytes], Reply], environ: Environ, start_response: Callable[..., Any]
+    ) -> list[bytes]:
         # Always drain the body: an unread body would desync the next request on a keep-alive connection.
         raw = get_input_stream(environ).read()
         status, body, ctype = handler(environ, raw)
@@ -246,10 +255,17 @@ class AlorEmulator:
             self._jti += 1
             self._refreshes += 1
             claims = {
-                "sub": login, "ent": "client", "ein": account.ein, "clientid": account.clientid,
-                "azp": self._azp[login], "agreements": account.agreements,
+                "sub": login,
+                "ent": "client",
+                "ein": account.ein,
+                "clientid": account.clientid,
+                "azp": self._azp[login],
+                "agreements": account.agreements,
                 "portfolios": " ".join(p for p in account.portfolios if not allowed or p in allowed),
-                "scope": _SCOPE, "iat": int(now), "exp": int(now + self._ttl), "jti": f"{self._jti:016x}",
+                "scope": _SCOPE,
+                "iat": int(now),
+                "exp": int(now + self._ttl),
+                "jti": f"{self._jti:016x}",
             }
         signing_input = f"{self._jwt_header}.{_b64(json.dumps(claims, separators=(',', ':')).encode())}"
         return _json(200, {"AccessToken": f"{signing_input}.{self._sign(signing_input)}"})
@@ -357,8 +373,13 @@ class AlorEmulator:
             key = (principal.login, reqid)
             old = self._handled.get(key)
             if old is not None:
-                return _json(400, {"message": _DUPLICATE.format(header),
-                                   "oldResponse": {"statusCode": old[0], "body": old[1]}})
+                return _json(
+                    400,
+                    {
+                        "message": _DUPLICATE.format(header),
+                        "oldResponse": {"statusCode": old[0], "body": old[1]},
+                    },
+                )
             status, body = self._handled[key] = self._place(principal, kind, raw, now)
             delay, self._delay = self._delay, 0.0
         reply = _json(status, body)
@@ -405,8 +426,18 @@ class AlorEmulator:
             price = positive_decimal(data.get("price"))
         if price is None:
             return _bad("price must be a positive number")
-        order = Order(str(self._next_order), kind, side, qty, price, portfolio, book.instrument, comment,
-                      tif.lower(), now)
+        order = Order(
+            str(self._next_order),
+            kind,
+            side,
+            qty,
+            price,
+            portfolio,
+            book.instrument,
+            comment,
+            tif.lower(),
+            now,
+        )
         if order.is_stop:
             order.trigger = positive_decimal(data.get("triggerprice"))
             condition = data.get("condition")
@@ -440,16 +471,18 @@ class AlorEmulator:
                 candidates = list(self._orders.values())
             else:
                 candidates = [self._orders[order_id]] if order_id in self._orders else []
-            targets = [o for o in candidates
-                       if o.status == "working" and o.matches(portfolio, exchange, stop)]
+            targets = [
+                o for o in candidates if o.status == "working" and o.matches(portfolio, exchange, stop)
+            ]
             if not targets:
                 return _json(400, _NOT_FOUND_ALL if order_id is None else _NOT_FOUND_ONE)
             for order in targets:
                 order.status, order.updated = "canceled", now
         return 200, b"success", _TEXT
 
-    def _list_orders(self, environ: Environ, exchange: str, portfolio: str, stop: bool,
-                     rest: list[str]) -> Reply:
+    def _list_orders(
+        self, environ: Environ, exchange: str, portfolio: str, stop: bool, rest: list[str]
+    ) -> Reply:
         principal = self._principal(environ)
         if principal is None:
             return _R401

@@ -13,8 +13,19 @@ from decimal import Decimal
 from typing import Any, NamedTuple
 
 __all__ = [
-    "ACCOUNTS", "CONDITIONS", "EMPTY_BOOK", "FORMATS", "MAX_DEPTH", "TIME_IN_FORCE",
-    "Account", "Book", "Instrument", "Order", "build_market", "iso_time", "positive_decimal",
+    "ACCOUNTS",
+    "CONDITIONS",
+    "EMPTY_BOOK",
+    "FORMATS",
+    "MAX_DEPTH",
+    "TIME_IN_FORCE",
+    "Account",
+    "Book",
+    "Instrument",
+    "Order",
+    "build_market",
+    "iso_time",
+    "positive_decimal",
 ]
 
 MAX_DEPTH = 50
@@ -57,8 +68,13 @@ class Account(NamedTuple):
 # Three portfolios per agreement, in agreement order, with D/G/75 prefixes: the ALORPY heuristic, which
 # some clients use to tell stock, FX and FORTS portfolios apart.
 ACCOUNTS = (
-    Account("P039004", "0123456", "01234", "3900400 3900401",
-            ("D39004", "G39004", "750039004", "D39014", "G39014", "750039014")),
+    Account(
+        "P039004",
+        "0123456",
+        "01234",
+        "3900400 3900401",
+        ("D39004", "G39004", "750039004", "D39014", "G39014", "750039014"),
+    ),
     Account("P039005", "0123457", "01235", "3900500", ("D39005", "G39005", "750039005")),
 )
 
@@ -145,11 +161,37 @@ def build_market(seed: int) -> dict[tuple[str, str], Book]:
 class Order:
     """A stored order; mutated only under the emulator's lock."""
 
-    __slots__ = ("comment", "condition", "created", "filled", "inst", "kind", "number", "portfolio", "price",
-                 "qty", "side", "status", "tif", "trigger", "updated")
+    __slots__ = (
+        "comment",
+        "condition",
+        "created",
+        "filled",
+        "inst",
+        "kind",
+        "number",
+        "portfolio",
+        "price",
+        "qty",
+        "side",
+        "status",
+        "tif",
+        "trigger",
+        "updated",
+    )
 
-    def __init__(self, number: str, kind: str, side: str, qty: int, price: Decimal, portfolio: str,
-                 inst: Instrument, comment: str | None, tif: str, now: float) -> None:
+    def __init__(
+        self,
+        number: str,
+        kind: str,
+        side: str,
+        qty: int,
+        price: Decimal,
+        portfolio: str,
+        inst: Instrument,
+        comment: str | None,
+        tif: str,
+        now: float,
+    ) -> None:
         self.number, self.kind, self.side, self.qty, self.price = number, kind, side, qty, price
         self.portfolio, self.inst, self.comment, self.tif = portfolio, inst, comment, tif
         self.filled = 0
@@ -163,8 +205,11 @@ class Order:
         return self.kind in ("stop", "stoplimit")
 
     def matches(self, portfolio: str, exchange: str, stop: bool | None) -> bool:
-        return (self.portfolio == portfolio and self.inst.exchange == exchange
-                and (stop is None or self.is_stop == stop))
+        return (
+            self.portfolio == portfolio
+            and self.inst.exchange == exchange
+            and (stop is None or self.is_stop == stop)
+        )
 
     def to_json(self) -> dict[str, Any]:
         """The Simple-format Order (or StopOrder) object."""
@@ -172,17 +217,38 @@ class Order:
         done = self.status != "working"
         # float() of a step-quantised decimal has a repr identical to the decimal, so JSON stays exact.
         data: dict[str, Any] = {
-            "id": self.number, "symbol": inst.symbol, "brokerSymbol": f"{inst.exchange}:{inst.symbol}",
-            "portfolio": self.portfolio, "exchange": inst.exchange, "board": inst.board,
-            "comment": self.comment, "type": self.kind, "side": self.side, "status": self.status,
-            "transTime": iso_time(self.created), "updateTime": iso_time(self.updated),
+            "id": self.number,
+            "symbol": inst.symbol,
+            "brokerSymbol": f"{inst.exchange}:{inst.symbol}",
+            "portfolio": self.portfolio,
+            "exchange": inst.exchange,
+            "board": inst.board,
+            "comment": self.comment,
+            "type": self.kind,
+            "side": self.side,
+            "status": self.status,
+            "transTime": iso_time(self.created),
+            "updateTime": iso_time(self.updated),
             "endTime": iso_time(self.updated) if done else NEVER,
-            "qtyUnits": self.qty * inst.lot, "qtyBatch": self.qty, "qty": self.qty,
-            "filledQtyUnits": self.filled * inst.lot, "filledQtyBatch": self.filled, "filled": self.filled,
-            "price": float(self.price), "existing": True, "timeInForce": self.tif, "iceberg": None,
+            "qtyUnits": self.qty * inst.lot,
+            "qtyBatch": self.qty,
+            "qty": self.qty,
+            "filledQtyUnits": self.filled * inst.lot,
+            "filledQtyBatch": self.filled,
+            "filled": self.filled,
+            "price": float(self.price),
+            "existing": True,
+            "timeInForce": self.tif,
+            "iceberg": None,
             "volume": None if self.kind == "market" else float(self.price * self.qty * inst.lot),
         }
         if self.trigger is not None:
-            data.update(condition=self.condition, stopPrice=float(self.trigger), exchangeOrderId=None,
-                        avg_price=0, error=None, protectingSeconds=None)
+            data.update(
+                condition=self.condition,
+                stopPrice=float(self.trigger),
+                exchangeOrderId=None,
+                avg_price=0,
+                error=None,
+                protectingSeconds=None,
+            )
         return data

@@ -86,5 +86,8 @@ def integrations_call(
         raise errors.AuthenticationError(
             "Trading Desk rejected the administrator token, and an administrator token cannot be "
             "refreshed: issue a new one and connect with it",
-            provider=provider.NAME, status=exc.status, code=exc.code, request_id=exc.request_id,
+            provider=provider.NAME,
+            status=exc.status,
+            code=exc.code,
+            request_id=exc.request_id,
         ) from None

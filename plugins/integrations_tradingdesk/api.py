@@ -94,8 +94,9 @@ def _batch_item(item: Any, position: int) -> RpcCall:
         return RpcCall(_method(item.method), _params(item.params), notify=item.notify)
     if isinstance(item, tuple) and len(item) in (1, 2):
         return RpcCall(_method(item[0]), _params(item[1] if len(item) == 2 else None))
-    raise ValidationError(f"batch item {position} must be an RpcCall or a (method, params) tuple, "
-                          f"not {item!r}")
+    raise ValidationError(
+        f"batch item {position} must be an RpcCall or a (method, params) tuple, not {item!r}"
+    )
 
 
 class TradingDeskClient(ProviderClient):
@@ -127,10 +128,12 @@ class TradingDeskClient(ProviderClient):
         """``Campaign.getInfo``. Raises :class:`~integrations.errors.RpcError` (code -32005 in the
         sandbox) for an unknown id."""
         valid = (isinstance(campaign_id, int) and not isinstance(campaign_id, bool) and campaign_id > 0) or (
-            isinstance(campaign_id, str) and bool(campaign_id.strip()))
+            isinstance(campaign_id, str) and bool(campaign_id.strip())
+        )
         if not valid:
-            raise ValidationError(f"campaign_id must be a positive int or a non-empty string, "
-                                  f"not {campaign_id!r}")
+            raise ValidationError(
+                f"campaign_id must be a positive int or a non-empty string, not {campaign_id!r}"
+            )
         return structure_campaign(self._read("Campaign.getInfo", {"id": campaign_id}, timeout))
 
     def partner_clients(self, *, timeout: Optional[TimeoutLike] = None) -> Tuple[PartnerClient, ...]:
@@ -166,8 +169,9 @@ class TradingDeskClient(ProviderClient):
         """``Statistic.getTarget``: the statistics tree of one targeting key (``"geo_id"``: continent,
         country, region with a ``total``, city) over the inclusive period (none: all data)."""
         if not isinstance(target_name, str) or not target_name.strip():
-            raise ValidationError(f"target_name must be a non-empty string such as 'geo_id', "
-                                  f"not {target_name!r}")
+            raise ValidationError(
+                f"target_name must be a non-empty string such as 'geo_id', not {target_name!r}"
+            )
         period = _period(date_from, date_to)
         params = {"targetName": target_name, **_period_params(period)}
         result = self._read("Statistic.getTarget", params, timeout)
@@ -223,8 +227,12 @@ class TradingDeskClient(ProviderClient):
             raise ValidationError("calls must be a list of RpcCall or (method, params) items")
         items = [_batch_item(item, n) for n, item in enumerate(calls)]
         request = jsonrpc.build_batch(
-            items, ids=self._client.ctx.ids, path=provider.PATH, query_parameter=provider.QUERY_PARAMETER,
-            operation=f"{provider.NAME}.batch", retry=_flag(retry, "retry"),
+            items,
+            ids=self._client.ctx.ids,
+            path=provider.PATH,
+            query_parameter=provider.QUERY_PARAMETER,
+            operation=f"{provider.NAME}.batch",
+            retry=_flag(retry, "retry"),
         )
         return self._call(request, timeout)
 
@@ -232,9 +240,13 @@ class TradingDeskClient(ProviderClient):
 
     def _request(self, call: RpcCall, *, retry: bool) -> Request:
         return jsonrpc.build_request(
-            call, ids=self._client.ctx.ids, path=provider.PATH, query_parameter=provider.QUERY_PARAMETER,
+            call,
+            ids=self._client.ctx.ids,
+            path=provider.PATH,
+            query_parameter=provider.QUERY_PARAMETER,
             authenticated=call.method not in provider.UNAUTHENTICATED_METHODS,
-            operation=f"{provider.NAME}.{call.method}", retry=retry,
+            operation=f"{provider.NAME}.{call.method}",
+            retry=retry,
         )
 
     def _call(self, request: Request, timeout: Optional[TimeoutLike]) -> List[RpcOutcome]:
@@ -243,8 +255,9 @@ class TradingDeskClient(ProviderClient):
         outcomes: List[RpcOutcome] = self._client.call(request)
         return outcomes
 
-    def _result(self, method: str, params: Dict[str, Any], *, retry: bool,
-                timeout: Optional[TimeoutLike]) -> Any:
+    def _result(
+        self, method: str, params: Dict[str, Any], *, retry: bool, timeout: Optional[TimeoutLike]
+    ) -> Any:
         return self._call(self._request(RpcCall(method, params), retry=retry), timeout)[0].unwrap()
 
     def _read(self, method: str, params: Dict[str, Any], timeout: Optional[TimeoutLike]) -> Any:

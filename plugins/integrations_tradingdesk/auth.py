@@ -93,11 +93,22 @@ def _token(result: Any, now: float, method: str) -> Token:
     )
 
 
-def _call(ctx: CallContext, method: str, params: Mapping[str, Any], rejected: jsonrpc.AuthErrorRule,
-          refusal: str, *, retry: bool) -> Any:
+def _call(
+    ctx: CallContext,
+    method: str,
+    params: Mapping[str, Any],
+    rejected: jsonrpc.AuthErrorRule,
+    refusal: str,
+    *,
+    retry: bool,
+) -> Any:
     request = jsonrpc.build_request(
-        jsonrpc.RpcCall(method, params), ids=ctx.ids, path=provider.PATH,
-        query_parameter=provider.QUERY_PARAMETER, authenticated=False, operation=f"{provider.NAME}.{method}",
+        jsonrpc.RpcCall(method, params),
+        ids=ctx.ids,
+        path=provider.PATH,
+        query_parameter=provider.QUERY_PARAMETER,
+        authenticated=False,
+        operation=f"{provider.NAME}.{method}",
         retry=retry,
     )
     try:
@@ -122,8 +133,14 @@ def login(ctx: CallContext, email: str, password: str) -> Token:
     """``User.auth``. Raises :class:`~integrations.errors.AuthenticationError` for a wrong email or
     password (without echoing either)."""
     now = ctx.clock.now()
-    result = _call(ctx, "User.auth", {"email": email, "password": password}, LOGIN_REJECTED,
-                   "Trading Desk rejected the email or password", retry=True)
+    result = _call(
+        ctx,
+        "User.auth",
+        {"email": email, "password": password},
+        LOGIN_REJECTED,
+        "Trading Desk rejected the email or password",
+        retry=True,
+    )
     return _token(result, now, "User.auth")
 
 
@@ -132,12 +149,18 @@ def refresh(ctx: CallContext, token: Token) -> Token:
     :class:`~integrations.errors.AuthenticationError` when the refresh token is rejected (expired,
     or already rotated away); with email and password the TokenManager then logs in again."""
     if not token.refresh:
-        raise errors.AuthenticationError("this Trading Desk token carries no refresh token",
-                                         provider=provider.NAME)
+        raise errors.AuthenticationError(
+            "this Trading Desk token carries no refresh token", provider=provider.NAME
+        )
     now = ctx.clock.now()
-    result = _call(ctx, "User.tokenRefresh", {"refresh_token": token.refresh}, REFRESH_REJECTED,
-                   "Trading Desk rejected the refresh token (expired, or already rotated by a refresh)",
-                   retry=False)
+    result = _call(
+        ctx,
+        "User.tokenRefresh",
+        {"refresh_token": token.refresh},
+        REFRESH_REJECTED,
+        "Trading Desk rejected the refresh token (expired, or already rotated by a refresh)",
+        retry=False,
+    )
     return _token(result, now, "User.tokenRefresh")
 
 

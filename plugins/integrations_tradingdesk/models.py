@@ -63,11 +63,44 @@ _DATETIME = re.compile(
 _OFFSET = re.compile(r"^([+-])(\d{2}):?(\d{2})?$")
 # PHP's timezone_type 2 abbreviations (DST ones carry their own offset). Unknown ones fall back to UTC.
 _ABBREVIATIONS = {
-    "UTC": 0, "UT": 0, "GMT": 0, "Z": 0, "WET": 0, "WEST": 1, "BST": 1, "CET": 1, "CEST": 2, "MET": 1,
-    "MEST": 2, "EET": 2, "EEST": 3, "MSK": 3, "MSD": 4, "SAMT": 4, "YEKT": 5, "OMST": 6, "NOVT": 7,
-    "KRAT": 7, "IRKT": 8, "YAKT": 9, "VLAT": 10, "MAGT": 11, "PETT": 12, "EST": -5, "EDT": -4,
-    "CST": -6, "CDT": -5, "MST": -7, "MDT": -6, "PST": -8, "PDT": -7, "JST": 9, "KST": 9, "HKT": 8,
-    "AEST": 10, "AEDT": 11,
+    "UTC": 0,
+    "UT": 0,
+    "GMT": 0,
+    "Z": 0,
+    "WET": 0,
+    "WEST": 1,
+    "BST": 1,
+    "CET": 1,
+    "CEST": 2,
+    "MET": 1,
+    "MEST": 2,
+    "EET": 2,
+    "EEST": 3,
+    "MSK": 3,
+    "MSD": 4,
+    "SAMT": 4,
+    "YEKT": 5,
+    "OMST": 6,
+    "NOVT": 7,
+    "KRAT": 7,
+    "IRKT": 8,
+    "YAKT": 9,
+    "VLAT": 10,
+    "MAGT": 11,
+    "PETT": 12,
+    "EST": -5,
+    "EDT": -4,
+    "CST": -6,
+    "CDT": -5,
+    "MST": -7,
+    "MDT": -6,
+    "PST": -8,
+    "PDT": -7,
+    "JST": 9,
+    "KST": 9,
+    "HKT": 8,
+    "AEST": 10,
+    "AEDT": 11,
 }
 # Used only when the system has no tz database; Moscow has kept +03:00 all year since 2014.
 _FIXED_ZONES = {"Europe/Moscow": 3, "Etc/UTC": 0, "Etc/GMT": 0, "UTC": 0, "GMT": 0}
@@ -110,8 +143,9 @@ def _parse_text(text: str, tz: Optional[dt.tzinfo] = None) -> dt.datetime:
         raise ValueError("not a date and time")
     year, month, day, hour, minute, second, fraction, suffix = match.groups()
     micro = int((fraction or "0")[:6].ljust(6, "0"))
-    naive = dt.datetime(int(year), int(month), int(day), int(hour or 0), int(minute or 0), int(second or 0),
-                        micro)
+    naive = dt.datetime(
+        int(year), int(month), int(day), int(hour or 0), int(minute or 0), int(second or 0), micro
+    )
     if suffix:
         zone = dt.timezone.utc if suffix.upper() == "Z" else _offset(suffix)
         return naive.replace(tzinfo=zone)
@@ -153,6 +187,7 @@ def as_list(value: Any, what: str) -> List[Any]:
 
 
 # -- models --------------------------------------------------------------------------------------
+
 
 def _extra() -> Any:
     return attrs.field(factory=dict, repr=False)
@@ -296,6 +331,7 @@ class TargetStatistics:
 
 # -- the converter -------------------------------------------------------------------------------
 
+
 def _is_number(value: Any) -> bool:
     return isinstance(value, (int, float)) and not isinstance(value, bool)
 
@@ -371,8 +407,9 @@ def _build(cls: Type[T], data: Dict[str, Any], what: str) -> T:
         raise ProtocolError(f"{what}: malformed result ({type(exc).__name__}: {exc})") from None
 
 
-def _split(data: Mapping[str, Any], aliases: Mapping[str, Tuple[str, ...]],
-           dropped: Tuple[str, ...] = ()) -> Dict[str, Any]:
+def _split(
+    data: Mapping[str, Any], aliases: Mapping[str, Tuple[str, ...]], dropped: Tuple[str, ...] = ()
+) -> Dict[str, Any]:
     """Known fields under their attribute names (first alias present wins); the rest in ``extra``."""
     known: Dict[str, Any] = {}
     used = set(dropped)
@@ -387,14 +424,28 @@ def _split(data: Mapping[str, Any], aliases: Mapping[str, Tuple[str, ...]],
 
 
 _USER = {
-    "id": ("id",), "email": ("email",), "tags": ("tags",), "groups": ("groups",), "methods": ("methods",),
-    "is_active": ("is_active", "isActive"), "created_at": ("date_create", "created_at", "dateCreate"),
+    "id": ("id",),
+    "email": ("email",),
+    "tags": ("tags",),
+    "groups": ("groups",),
+    "methods": ("methods",),
+    "is_active": ("is_active", "isActive"),
+    "created_at": ("date_create", "created_at", "dateCreate"),
 }
 _NAMED = {"id": ("id",), "title": ("title", "name"), "status": ("status",), "email": ("email",)}
-_METRICS = {"show": ("show",), "click": ("click",), "cpc": ("cpc",), "cpm": ("cpm",), "ctr": ("ctr",),
-            "spent": ("spent",)}
-_COVERAGE = {**_METRICS, "unique_imps": ("UniqueImps", "uniqueImps", "unique_imps"),
-             **{f"quartile_{q}": (f"quartile_{q}",) for q in (25, 50, 75, 100)}}
+_METRICS = {
+    "show": ("show",),
+    "click": ("click",),
+    "cpc": ("cpc",),
+    "cpm": ("cpm",),
+    "ctr": ("ctr",),
+    "spent": ("spent",),
+}
+_COVERAGE = {
+    **_METRICS,
+    "unique_imps": ("UniqueImps", "uniqueImps", "unique_imps"),
+    **{f"quartile_{q}": (f"quartile_{q}",) for q in (25, 50, 75, 100)},
+}
 
 
 def structure_user_info(result: Any) -> UserInfo:
@@ -478,11 +529,12 @@ def _node(name: str, value: Any, what: str) -> TargetNode:
     return TargetNode(name=name, metrics=metrics, total=total, children=children)
 
 
-def structure_target(result: Any, target_name: str, date_from: Optional[dt.date],
-                     date_to: Optional[dt.date]) -> TargetStatistics:
+def structure_target(
+    result: Any, target_name: str, date_from: Optional[dt.date], date_to: Optional[dt.date]
+) -> TargetStatistics:
     """The ``Statistic.getTarget`` tree as :class:`TargetNode` objects (any depth)."""
     what = "Statistic.getTarget"
     roots, total = _children(as_object(result, what), what)
-    return TargetStatistics(target_name=target_name, date_from=date_from, date_to=date_to, roots=roots,
-                            total=total)
-
+    return TargetStatistics(
+        target_name=target_name, date_from=date_from, date_to=date_to, roots=roots, total=total
+    )

@@ -426,8 +426,11 @@ class TradingDeskEmulator:
             raise RpcError(INVALID_PARAMS, "email and password are required strings")
         for account in self._data.accounts.values():
             # The administrator has no password (password None), so it can never log in here.
-            if account.email == email.strip().lower() and account.password is not None \
-                    and account.password == password:
+            if (
+                account.email == email.strip().lower()
+                and account.password is not None
+                and account.password == password
+            ):
                 with self._lock:
                     self._auth_count += 1
                     return self._issue_pair_locked(account.id)

@@ -184,8 +184,14 @@ def _metrics(show: int, click: int, spent: float, rounded: bool) -> JsonObj:
     ctr = click / show * 100 if show else 0.0
     cpm = spent / show * 1000 if show else 0.0
     if rounded:
-        return {"show": show, "click": click, "cpc": _round3(cpc), "cpm": _round3(cpm),
-                "ctr": _round3(ctr), "spent": _round3(spent)}
+        return {
+            "show": show,
+            "click": click,
+            "cpc": _round3(cpc),
+            "cpm": _round3(cpm),
+            "ctr": _round3(ctr),
+            "spent": _round3(spent),
+        }
     return {"show": show, "click": click, "cpc": cpc, "cpm": cpm, "ctr": ctr, "spent": spent}
 
 
@@ -206,31 +212,47 @@ class SandboxData:
         self.campaigns: Tuple[_Campaign, ...] = tuple(self._campaigns(rng))
         self.clients: Tuple[JsonObj, ...] = tuple(
             {"id": rng.randint(200, 299) * 10 + n, "title": title, "email": email}
-            for n, (title, email) in enumerate((
-                ("OOO Romashka", "ads@romashka.example"),
-                ("IP Ivanov", "ivanov@mail.example"),
-                ("Sandbox Agency", "media@agency.example"),
-            ))
+            for n, (title, email) in enumerate(
+                (
+                    ("OOO Romashka", "ads@romashka.example"),
+                    ("IP Ivanov", "ivanov@mail.example"),
+                    ("Sandbox Agency", "media@agency.example"),
+                )
+            )
         )
         self.cities: Tuple[_City, ...] = tuple(self._cities(rng))
 
     def _accounts(self, rng: random.Random) -> Tuple[SandboxAccount, SandboxAccount, SandboxAccount]:
         ids = rng.sample(range(1000, 9999), 3)
         admin = SandboxAccount(
-            ids[0], "admin@sandbox.tradingdesk.test", None, ("sandbox", "admin"), ((1, "Administrators"),),
-            ALL_METHODS, True,
+            ids[0],
+            "admin@sandbox.tradingdesk.test",
+            None,
+            ("sandbox", "admin"),
+            ((1, "Administrators"),),
+            ALL_METHODS,
+            True,
             # timezone_type 1 (offset) here and 3/2 below, so clients meet every PHP DateTime variant.
             php_datetime(_dt.datetime(2023, 5, 15, 9, 30, 0, 250000), 1, "+03:00"),
         )
         default = SandboxAccount(
-            ids[1], "demo@sandbox.tradingdesk.test", self.password, ("sandbox", "demo"),
-            ((2, "Advertisers"),), ALL_METHODS, False,
+            ids[1],
+            "demo@sandbox.tradingdesk.test",
+            self.password,
+            ("sandbox", "demo"),
+            ((2, "Advertisers"),),
+            ALL_METHODS,
+            False,
             php_datetime(_dt.datetime(2023, 6, 1, 12, 0, 0), 3, "Europe/Moscow"),
         )
         restricted = SandboxAccount(
-            ids[2], "restricted@sandbox.tradingdesk.test", self.password + "-r", ("sandbox",),
+            ids[2],
+            "restricted@sandbox.tradingdesk.test",
+            self.password + "-r",
+            ("sandbox",),
             ((2, "Advertisers"), (3, "Read-only")),
-            tuple(m for m in ALL_METHODS if m != "Partner.getClients"), False,
+            tuple(m for m in ALL_METHODS if m != "Partner.getClients"),
+            False,
             php_datetime(_dt.datetime(2023, 7, 3, 18, 45, 10, 123456), 2, "MSK"),
         )
         return admin, default, restricted

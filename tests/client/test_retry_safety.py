@@ -20,12 +20,15 @@ ORDERS = "/commandapi/warptrans/TRADE/v2/client/orders/actions/"
 
 
 def _seen(sb: Any, path: str = "", rpc_method: str = "") -> List[Any]:
-    return [r for r in sb.requests()
-            if (path and r.path == path) or (rpc_method and rpc_method in r.rpc_methods)]
+    return [
+        r for r in sb.requests() if (path and r.path == path) or (rpc_method and rpc_method in r.rpc_methods)
+    ]
 
 
 @pytest.mark.parametrize("kind", ["market", "limit"])
-def test_an_alor_order_whose_reply_is_lost_is_retried_with_its_id_and_placed_once(alor_sandbox, alor_live, kind):
+def test_an_alor_order_whose_reply_is_lost_is_retried_with_its_id_and_placed_once(
+    alor_sandbox, alor_live, kind
+):
     portfolio = alor_live.portfolios[0]
     before = alor_sandbox.emulator.orders_placed
     handle = alor_sandbox.faults.add(Fault.drop_reply(method="POST", path=ORDERS + kind, times=1))
@@ -42,7 +45,9 @@ def test_an_alor_order_whose_reply_is_lost_is_retried_with_its_id_and_placed_onc
     assert ack.order_number
 
 
-def test_an_rpc_whose_reply_is_lost_reaches_the_server_once_and_says_the_outcome_is_unknown(td_sandbox, td_live):
+def test_an_rpc_whose_reply_is_lost_reaches_the_server_once_and_says_the_outcome_is_unknown(
+    td_sandbox, td_live
+):
     td_live.user_info()  # logged in
     td_sandbox.faults.add(Fault.drop_reply(rpc_method="Campaign.create", times=1))
     with pytest.raises(OperationFailed) as info:

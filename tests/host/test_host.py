@@ -17,13 +17,24 @@ def test_builtin_provider_is_loaded_through_the_entry_point_group():
     assert info.plugin == "alor"
     assert info.distribution == "integrations"
     assert set(info.spec.contours) == {"test", "prod"}
-    assert info.spec.contours["test"] == {"oauth": "https://oauthdev.alor.ru", "api": "https://apidev.alor.ru"}
+    assert info.spec.contours["test"] == {
+        "oauth": "https://oauthdev.alor.ru",
+        "api": "https://apidev.alor.ru",
+    }
 
 
 def test_every_hook_is_documented_and_exercised_by_the_suite():
-    specs = [name for name, _ in inspect.getmembers(hookspecs, inspect.isfunction) if name.startswith("integrations_")]
-    assert sorted(specs) == ["integrations_authenticate", "integrations_call", "integrations_refresh",
-                             "integrations_register_providers"]
+    specs = [
+        name
+        for name, _ in inspect.getmembers(hookspecs, inspect.isfunction)
+        if name.startswith("integrations_")
+    ]
+    assert sorted(specs) == [
+        "integrations_authenticate",
+        "integrations_call",
+        "integrations_refresh",
+        "integrations_register_providers",
+    ]
     for name in specs:
         assert (getattr(hookspecs, name).__doc__ or "").strip(), f"{name} has no docstring"
 
@@ -52,11 +63,16 @@ class AuditPlugin:
 def test_wrapper_plugins_see_every_exchange_the_refresh_included(alor_sandbox, clock):
     audit = AuditPlugin()
     host = Host(plugins=(("audit", audit),))
-    with integrations.connect("alor", base_urls=alor_sandbox.base_urls, credentials=alor_sandbox.credentials,
-                              clock=clock, host=host) as client:
+    with integrations.connect(
+        "alor", base_urls=alor_sandbox.base_urls, credentials=alor_sandbox.credentials, clock=clock, host=host
+    ) as client:
         client.orderbook("MOEX", "SBER", depth=1)
-    assert audit.seen == ["alor:alor.refresh:before", "alor:alor.refresh:200",
-                          "alor:alor.orderbook:before", "alor:alor.orderbook:200"]
+    assert audit.seen == [
+        "alor:alor.refresh:before",
+        "alor:alor.refresh:200",
+        "alor:alor.orderbook:before",
+        "alor:alor.orderbook:200",
+    ]
 
 
 def _plugins_called(host: Host, run: Callable[[], Any]) -> List[Tuple[str, Tuple[str, ...]]]:
@@ -77,18 +93,29 @@ def _plugins_called(host: Host, run: Callable[[], Any]) -> List[Tuple[str, Tuple
 
 def test_each_provider_hook_reaches_only_its_own_plugin_and_the_wrappers(alor_sandbox, td_sandbox, clock):
     host = Host(plugins=(("audit", AuditPlugin()),))
-    alor = integrations.connect("alor", base_urls=alor_sandbox.base_urls, credentials=alor_sandbox.credentials,
-                                clock=clock, host=host)
-    td = integrations.connect("tradingdesk", base_urls=td_sandbox.base_urls, credentials=td_sandbox.credentials,
-                              clock=clock, host=host)
+    alor = integrations.connect(
+        "alor", base_urls=alor_sandbox.base_urls, credentials=alor_sandbox.credentials, clock=clock, host=host
+    )
+    td = integrations.connect(
+        "tradingdesk",
+        base_urls=td_sandbox.base_urls,
+        credentials=td_sandbox.credentials,
+        clock=clock,
+        host=host,
+    )
     with alor, td:
         alor_calls = _plugins_called(host, lambda: alor.orderbook("MOEX", "SBER", depth=1))
         td_calls = _plugins_called(host, td.campaigns)
-    assert alor_calls == [("integrations_authenticate", ("alor",)), ("integrations_call", ("alor", "audit")),
-                          ("integrations_call", ("alor", "audit"))]
-    assert td_calls == [("integrations_authenticate", ("tradingdesk",)),
-                        ("integrations_call", ("audit", "tradingdesk")),
-                        ("integrations_call", ("audit", "tradingdesk"))]
+    assert alor_calls == [
+        ("integrations_authenticate", ("alor",)),
+        ("integrations_call", ("alor", "audit")),
+        ("integrations_call", ("alor", "audit")),
+    ]
+    assert td_calls == [
+        ("integrations_authenticate", ("tradingdesk",)),
+        ("integrations_call", ("audit", "tradingdesk")),
+        ("integrations_call", ("audit", "tradingdesk")),
+    ]
 
 
 def test_no_builtin_plugin_dispatches_on_the_provider_name():
@@ -104,8 +131,14 @@ class Mute:
 
     @hookimpl
     def integrations_register_providers(self, register: Any) -> None:
-        register(integrations.ProviderSpec(name="mute", contours={"test": {"api": "https://mute.invalid"}},
-                                           credentials=(frozenset({"key"}),), facade=integrations.ProviderClient))
+        register(
+            integrations.ProviderSpec(
+                name="mute",
+                contours={"test": {"api": "https://mute.invalid"}},
+                credentials=(frozenset({"key"}),),
+                facade=integrations.ProviderClient,
+            )
+        )
 
     @hookimpl
     def integrations_authenticate(self, ctx: Any, credentials: Any) -> Any:
@@ -114,7 +147,9 @@ class Mute:
 
 def test_a_provider_plugin_without_a_required_hook_is_refused_at_connect(no_requests):
     host = Host(plugins=(("mute", Mute()),), load_entry_points=False)
-    with pytest.raises(PluginError, match="'mute' registers provider 'mute' but implements no integrations_call"):
+    with pytest.raises(
+        PluginError, match="'mute' registers provider 'mute' but implements no integrations_call"
+    ):
         integrations.connect("mute", credentials={"key": "k"}, host=host)
     assert no_requests == []
 
@@ -123,8 +158,14 @@ def test_a_failed_load_leaves_nothing_half_loaded():
     class Twin:
         @hookimpl
         def integrations_register_providers(self, register: Any) -> None:
-            register(integrations.ProviderSpec(name="alor", contours={"test": {"api": "https://x.invalid"}},
-                                               credentials=(frozenset({"key"}),), facade=integrations.ProviderClient))
+            register(
+                integrations.ProviderSpec(
+                    name="alor",
+                    contours={"test": {"api": "https://x.invalid"}},
+                    credentials=(frozenset({"key"}),),
+                    facade=integrations.ProviderClient,
+                )
+            )
 
     host = Host(plugins=(("twin", Twin()),))
     for _ in range(2):  # the second use tries again from scratch, and fails the same way

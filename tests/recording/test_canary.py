@@ -59,8 +59,9 @@ def test_no_secret_reaches_any_file_written(provider, tmp_path: Path):
     root.setLevel(logging.DEBUG)
     try:
         seed = random.SystemRandom().randrange(2**32)
-        with recorded_session(provider, tmp_path / "canary.yaml", mode="rewrite", host=host,
-                              sandbox_options={"seed": seed}) as s:
+        with recorded_session(
+            provider, tmp_path / "canary.yaml", mode="rewrite", host=host, sandbox_options={"seed": seed}
+        ) as s:
             credentials = list(s.sandbox.credentials.values())
             SESSIONS[provider](s)
     finally:

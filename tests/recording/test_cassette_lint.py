@@ -19,7 +19,9 @@ SOURCE = CASSETTES / "alor" / "test_alor_replay" / "test_market_and_limit_orders
 def _real_jwt() -> str:
     emulator = AlorEmulator(seed=7)
     oauth = Client(emulator.wsgi_apps()["oauth"])
-    return oauth.post("/refresh", json={"token": emulator.credentials()["refresh_token"]}).get_json()["AccessToken"]
+    return oauth.post("/refresh", json={"token": emulator.credentials()["refresh_token"]}).get_json()[
+        "AccessToken"
+    ]
 
 
 @pytest.fixture
@@ -38,9 +40,14 @@ def planted(tmp_path: Path) -> Path:
 def test_planted_jwt_and_password_are_found(planted, capsys):
     assert main(["cassettes", "check", str(planted)]) == 1
     out = capsys.readouterr().out
-    assert f"{planted}: interaction 1: request.headers.Authorization: a JWT with a real-looking signature" in out
+    assert (
+        f"{planted}: interaction 1: request.headers.Authorization: a JWT with a real-looking signature" in out
+    )
     assert "a Bearer value that is not a placeholder" in out
-    assert f"{planted}: interaction 1: request.body.user.password: password value that is not a placeholder" in out
+    assert (
+        f"{planted}: interaction 1: request.body.user.password: password value that is not a placeholder"
+        in out
+    )
     assert "hunter2" not in out  # findings never print the secret
 
 

@@ -68,13 +68,26 @@ MODULE = textwrap.dedent('''
 
 
 def _pytest(tmp_path: Path, *args: str, book: str) -> subprocess.CompletedProcess[str]:
-    env = {k: v for k, v in os.environ.items()
-           if k not in {"INTEGRATIONS_RECORD_MODE", "INTEGRATIONS_CASSETTE_DIR", "PYTEST_ADDOPTS",
-                        "PYTEST_PLUGINS", "PYTEST_DISABLE_PLUGIN_AUTOLOAD"}}
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if k
+        not in {
+            "INTEGRATIONS_RECORD_MODE",
+            "INTEGRATIONS_CASSETTE_DIR",
+            "PYTEST_ADDOPTS",
+            "PYTEST_PLUGINS",
+            "PYTEST_DISABLE_PLUGIN_AUTOLOAD",
+        }
+    }
     env.update(SECRETS_FILE=str(tmp_path / "secrets.json"), BOOK_FILE=str(tmp_path / book))
     return subprocess.run(
         [sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "-q", *args, "test_alor_book.py"],
-        cwd=tmp_path, env=env, capture_output=True, text=True, timeout=60,
+        cwd=tmp_path,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
     )
 
 
@@ -116,8 +129,14 @@ def test_records_canonical_redacted_cassette_and_replays_offline(project: Path) 
     assert book == json.loads((project / "book-recorded.json").read_text(encoding="utf-8"))
 
     # Without our plugin nobody registers the matcher vcr_config() names.
-    unregistered = _pytest(project, "--record-mode=none", "--block-network", "-p", "no:integrations",
-                           book="book-unregistered.json")
+    unregistered = _pytest(
+        project,
+        "--record-mode=none",
+        "--block-network",
+        "-p",
+        "no:integrations",
+        book="book-unregistered.json",
+    )
     assert unregistered.returncode == 1, unregistered.stdout + unregistered.stderr
     assert "KeyError" in unregistered.stdout
     assert "Matcher integrations doesn't exist" in unregistered.stdout

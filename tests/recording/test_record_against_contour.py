@@ -32,8 +32,13 @@ def test_records_with_credentials_from_the_environment_and_replays_offline(
         variables = {spec.credential_variable(field): value for field, value in contour.credentials.items()}
         for name, value in variables.items():
             monkeypatch.setenv(name, value)
-        with recorded_session(provider, cassette, mode="once", against="contour",
-                              connect_options={"base_urls": contour.base_urls}) as s:
+        with recorded_session(
+            provider,
+            cassette,
+            mode="once",
+            against="contour",
+            connect_options={"base_urls": contour.base_urls},
+        ) as s:
             assert s.recording and s.sandbox is None
             recorded = CALLS[provider](s.client)
 
@@ -54,13 +59,17 @@ def test_records_with_credentials_from_the_environment_and_replays_offline(
 
 
 def test_missing_variables_are_named_before_anything_is_recorded(tmp_path: Path, monkeypatch) -> None:
-    for name in ("INTEGRATIONS_TRADINGDESK_EMAIL", "INTEGRATIONS_TRADINGDESK_PASSWORD",
-                 "INTEGRATIONS_TRADINGDESK_TOKEN"):
+    for name in (
+        "INTEGRATIONS_TRADINGDESK_EMAIL",
+        "INTEGRATIONS_TRADINGDESK_PASSWORD",
+        "INTEGRATIONS_TRADINGDESK_TOKEN",
+    ):
         monkeypatch.delenv(name, raising=False)
     monkeypatch.setenv("INTEGRATIONS_TRADINGDESK_EMAIL", "someone@example.com")  # no password
 
-    with pytest.raises(ConfigurationError) as info, recorded_session(
-        "tradingdesk", tmp_path / "c.yaml", mode="once", against="contour"
+    with (
+        pytest.raises(ConfigurationError) as info,
+        recorded_session("tradingdesk", tmp_path / "c.yaml", mode="once", against="contour"),
     ):
         pass  # pragma: no cover
 

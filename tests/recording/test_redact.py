@@ -14,8 +14,12 @@ def _jwt(claims: dict) -> str:
     return f"{enc({'alg': 'HS256', 'typ': 'JWT'})}.{enc(claims)}.c2lnbmF0dXJlLXRoYXQtaXMtcmVhbA"
 
 
-RULES = RecordingRules(secret_headers=("Authorization",), secret_query=("token",),
-                       secret_fields=("token", "password"), jwt_claims_kept=("exp", "portfolios"))
+RULES = RecordingRules(
+    secret_headers=("Authorization",),
+    secret_query=("token",),
+    secret_fields=("token", "password"),
+    jwt_claims_kept=("exp", "portfolios"),
+)
 
 
 def test_same_secret_same_placeholder_different_secret_different_one():
@@ -38,7 +42,9 @@ def test_jwt_becomes_a_fake_jwt_that_keeps_only_allowed_claims():
 
 def test_json_any_depth_headers_query_and_echoes():
     r = Redactor([RULES])
-    body = json.dumps({"a": [{"b": {"Token": "tok-123456"}}], "note": "echo tok-123456", "password": "hunter22"})
+    body = json.dumps(
+        {"a": [{"b": {"Token": "tok-123456"}}], "note": "echo tok-123456", "password": "hunter22"}
+    )
     out = r.body(body.encode(), "application/json").decode()
     assert "tok-123456" not in out and "hunter22" not in out
     assert r.headers({"Authorization": "Bearer tok-123456"}) == {"Authorization": "Bearer REDACTED-token-1"}

@@ -15,11 +15,17 @@ keys = st.sampled_from(["token", "Token", "password", "refresh_token", "name", "
 scalars = st.one_of(st.integers(), st.booleans(), st.none(), st.sampled_from(["x", "plain text"]))
 
 
-@given(secret=secrets, data=st.recursive(
-    scalars,
-    lambda children: st.one_of(st.lists(children, max_size=4), st.dictionaries(keys, children, max_size=4)),
-    max_leaves=12,
-), where=st.sampled_from(["token", "Token", "password", "refresh_token"]))
+@given(
+    secret=secrets,
+    data=st.recursive(
+        scalars,
+        lambda children: st.one_of(
+            st.lists(children, max_size=4), st.dictionaries(keys, children, max_size=4)
+        ),
+        max_leaves=12,
+    ),
+    where=st.sampled_from(["token", "Token", "password", "refresh_token"]),
+)
 def test_secret_never_survives(secret, data, where):
     document = {"outer": [data, {"deep": {where: secret}}]}
     redactor = Redactor([RULES])

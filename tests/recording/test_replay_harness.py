@@ -47,8 +47,10 @@ def test_network_block_is_lifted_afterwards():
 
 
 def test_missing_cassette_says_how_to_record(tmp_path):
-    with pytest.raises(FileNotFoundError, match="integrations-record-mode=once"), \
-            recorded_session("alor", tmp_path / "missing.yaml"):
+    with (
+        pytest.raises(FileNotFoundError, match="integrations-record-mode=once"),
+        recorded_session("alor", tmp_path / "missing.yaml"),
+    ):
         pass
 
 
@@ -73,8 +75,9 @@ def test_a_rewrite_that_cannot_start_keeps_the_old_cassette(tmp_path, monkeypatc
     cassette.write_bytes(BOOK.read_bytes())
     monkeypatch.delenv("INTEGRATIONS_ALOR_REFRESH_TOKEN", raising=False)
 
-    with pytest.raises(ConfigurationError, match="INTEGRATIONS_ALOR_REFRESH_TOKEN"), recorded_session(
-        "alor", cassette, mode="rewrite", against="contour"
+    with (
+        pytest.raises(ConfigurationError, match="INTEGRATIONS_ALOR_REFRESH_TOKEN"),
+        recorded_session("alor", cassette, mode="rewrite", against="contour"),
     ):
         pass  # pragma: no cover
 

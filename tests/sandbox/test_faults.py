@@ -20,8 +20,12 @@ from integrations import Host, ProviderSpec, hookimpl, sandbox
 from integrations.sandbox import Fault, FaultHandle, RequestRecord, SandboxServer
 
 ORDER_PATH = "/commandapi/warptrans/TRADE/v2/client/orders/actions/market"
-ORDER = {"side": "buy", "quantity": 1, "instrument": {"symbol": "SBER", "exchange": "MOEX"},
-         "user": {"portfolio": "D39004"}}
+ORDER = {
+    "side": "buy",
+    "quantity": 1,
+    "instrument": {"symbol": "SBER", "exchange": "MOEX"},
+    "user": {"portfolio": "D39004"},
+}
 TIMEOUT = (1.0, 1.0)
 
 
@@ -45,15 +49,20 @@ def causes(exc: BaseException) -> List[BaseException]:
 
 
 def alor_token(http: requests.Session, sb: Any) -> str:
-    r = http.post(sb.base_urls["oauth"] + "/refresh", json={"token": sb.credentials["refresh_token"]},
-                  timeout=TIMEOUT)
+    r = http.post(
+        sb.base_urls["oauth"] + "/refresh", json={"token": sb.credentials["refresh_token"]}, timeout=TIMEOUT
+    )
     assert r.status_code == 200
     return str(r.json()["AccessToken"])
 
 
 def place(http: requests.Session, sb: Any, token: str, reqid: str) -> requests.Response:
-    return http.post(sb.base_urls["api"] + ORDER_PATH, json=ORDER, timeout=TIMEOUT,
-                     headers={"Authorization": f"Bearer {token}", "X-REQID": reqid})
+    return http.post(
+        sb.base_urls["api"] + ORDER_PATH,
+        json=ORDER,
+        timeout=TIMEOUT,
+        headers={"Authorization": f"Bearer {token}", "X-REQID": reqid},
+    )
 
 
 def alor_time(http: requests.Session, sb: Any, **kwargs: Any) -> requests.Response:
@@ -61,13 +70,24 @@ def alor_time(http: requests.Session, sb: Any, **kwargs: Any) -> requests.Respon
     return http.get(sb.base_urls["api"] + "/md/v2/time", **kwargs)
 
 
-def rpc(http: requests.Session, sb: Any, document: Any, *, method: Optional[str] = None,
-        token: Optional[str] = None) -> requests.Response:
+def rpc(
+    http: requests.Session,
+    sb: Any,
+    document: Any,
+    *,
+    method: Optional[str] = None,
+    token: Optional[str] = None,
+) -> requests.Response:
     if method is None and isinstance(document, dict):
         method = document.get("method")
     headers = {"Authorization": f"Bearer {token}"} if token else {}
-    return http.post(sb.base_urls["api"] + "/api/v2/", params={"method": method} if method else None,
-                     json=document, headers=headers, timeout=TIMEOUT)
+    return http.post(
+        sb.base_urls["api"] + "/api/v2/",
+        params={"method": method} if method else None,
+        json=document,
+        headers=headers,
+        timeout=TIMEOUT,
+    )
 
 
 def call(method: str, params: Any = None, id: int = 1) -> Dict[str, Any]:  # noqa: A002 - JSON-RPC's name
@@ -86,7 +106,8 @@ def faulted(sb: Any) -> List[RequestRecord]:
 
 @pytest.mark.parametrize(("how", "symptom"), [("reset", ConnectionResetError), ("close", RemoteDisconnected)])
 def test_alor_order_whose_reply_is_dropped_was_placed_and_its_retry_gets_the_old_response(
-        alor_sandbox, http, how, symptom):
+    alor_sandbox, http, how, symptom
+):
     token = alor_token(http, alor_sandbox)
     lost = alor_sandbox.faults.add(Fault.drop_reply(how=how, method="POST", path=ORDER_PATH, times=1))
     with pytest.raises(requests.ConnectionError) as info:
@@ -103,8 +124,18 @@ def test_alor_order_whose_reply_is_dropped_was_placed_and_its_retry_gets_the_old
     assert alor_sandbox.emulator.orders_placed == 1
 
     first, second = [r for r in alor_sandbox.requests() if r.path == ORDER_PATH]
-    assert (first.request_id, first.fault, first.processed, first.status) == ("reqid-lost", lost.fault, True, 200)
-    assert (second.request_id, second.fault, second.processed, second.status) == ("reqid-lost", None, True, 400)
+    assert (first.request_id, first.fault, first.processed, first.status) == (
+        "reqid-lost",
+        lost.fault,
+        True,
+        200,
+    )
+    assert (second.request_id, second.fault, second.processed, second.status) == (
+        "reqid-lost",
+        None,
+        True,
+        400,
+    )
     assert first.fault_handle is lost
 
 
@@ -158,7 +189,11 @@ def test_tradingdesk_rpc_whose_reply_is_lost_reached_the_server_once(td_sandbox,
     assert lost.hits == 1
     (record,) = td_sandbox.requests()
     assert (record.rpc_methods, record.processed, record.status, record.fault) == (
-        ("User.auth",), True, 200, lost.fault)
+        ("User.auth",),
+        True,
+        200,
+        lost.fault,
+    )
     assert record.query == "method=User.auth"
     answer = rpc(http, td_sandbox, login).json()
     assert "access_token" in answer["result"]
@@ -174,7 +209,9 @@ def test_tradingdesk_batch_member_and_query_method_match(td_sandbox, http):
     assert rpc(http, td_sandbox, batch, token=token).status_code == 500  # any member of a batch
     assert rpc(http, td_sandbox, [call("User.getInfo")], token=token).status_code == 200
     # The query's ?method= alone, with a body that names nothing.
-    r = http.post(td_sandbox.base_urls["api"] + "/api/v2/?method=Only.InQuery", data=b"not json", timeout=TIMEOUT)
+    r = http.post(
+        td_sandbox.base_urls["api"] + "/api/v2/?method=Only.InQuery", data=b"not json", timeout=TIMEOUT
+    )
     assert r.status_code == 418
     assert rpc(http, td_sandbox, call("Campaign.getInfo", {"id": 1}), token=token).status_code == 503  # regex
     records = td_sandbox.requests()
@@ -190,10 +227,15 @@ def test_tradingdesk_batch_member_and_query_method_match(td_sandbox, http):
 def test_respond_429_with_retry_after_instead_of_the_app(alor_sandbox, http):
     token = alor_token(http, alor_sandbox)
     limit = alor_sandbox.faults.add(
-        Fault.respond(429, {"Retry-After": "3600"}, b'{"message":"slow down"}', path=ORDER_PATH, times=1))
+        Fault.respond(429, {"Retry-After": "3600"}, b'{"message":"slow down"}', path=ORDER_PATH, times=1)
+    )
     r = place(http, alor_sandbox, token, "reqid-429")
     assert (r.status_code, r.reason, r.headers["Retry-After"], r.json()) == (
-        429, "Too Many Requests", "3600", {"message": "slow down"})
+        429,
+        "Too Many Requests",
+        "3600",
+        {"message": "slow down"},
+    )
     assert alor_sandbox.emulator.orders_placed == 0
     assert limit.hits == 1
     assert place(http, alor_sandbox, token, "reqid-429").status_code == 200  # times=1: used up
@@ -215,7 +257,10 @@ def test_redirect_to_another_path_of_itself(alor_sandbox, http):
     assert r.status_code == 200 and isinstance(r.json(), int)
     assert [h.status_code for h in r.history] == [307]
     assert [(x.path, x.processed) for x in alor_sandbox.requests()] == [
-        ("/md/v2/moved", False), ("/md/v2/moved", False), ("/md/v2/time", True)]
+        ("/md/v2/moved", False),
+        ("/md/v2/moved", False),
+        ("/md/v2/time", True),
+    ]
 
 
 def test_redirect_to_itself_loops_until_the_client_gives_up(alor_sandbox, http):
@@ -319,7 +364,9 @@ def test_stop_returns_promptly_while_requests_are_held_silent_or_idle():
     try:
         sb.faults.add(Fault.silence(path="/md/v2/time"))
         idle = requests.Session()
-        assert idle.get(sb.base_urls["api"] + "/md/v2/orderbooks/MOEX/SBER", timeout=TIMEOUT).status_code == 401
+        assert (
+            idle.get(sb.base_urls["api"] + "/md/v2/orderbooks/MOEX/SBER", timeout=TIMEOUT).status_code == 401
+        )
 
         def hang() -> None:
             try:
@@ -358,7 +405,9 @@ def test_matching_by_service_method_and_path(alor_sandbox, http):
     alor_sandbox.faults.add(Fault.respond(503, path="/md/v2/time"))  # exact
     alor_sandbox.faults.add(Fault.respond(504, path=re.compile(r"^/md/v2/orderbooks/MOEX/")))  # searched
     auth = {"Authorization": f"Bearer {token}"}
-    assert http.post(alor_sandbox.base_urls["oauth"] + "/refresh", json={}, timeout=TIMEOUT).status_code == 501
+    assert (
+        http.post(alor_sandbox.base_urls["oauth"] + "/refresh", json={}, timeout=TIMEOUT).status_code == 501
+    )
     assert place(http, alor_sandbox, token, "reqid-m").status_code == 502
     assert http.get(api + "/md/v2/time", timeout=TIMEOUT).status_code == 503
     assert http.get(api + "/md/v2/time/", timeout=TIMEOUT).status_code == 200  # not the exact path
@@ -401,7 +450,9 @@ def test_no_fault_means_no_body_is_parsed(alor_sandbox, http, monkeypatch):
 
     parsed: List[bytes] = []
     real = server_module.rpc_methods
-    monkeypatch.setattr(server_module, "rpc_methods", lambda query, body: parsed.append(body) or real(query, body))
+    monkeypatch.setattr(
+        server_module, "rpc_methods", lambda query, body: parsed.append(body) or real(query, body)
+    )
     token = alor_token(http, alor_sandbox)
     place(http, alor_sandbox, token, "reqid-fast")
     alor_sandbox.faults.add(Fault.respond(503, method="DELETE"))  # needs no body to match
@@ -421,7 +472,10 @@ def test_request_log_records_what_the_server_received(alor_sandbox, http):
     alor_time(http, alor_sandbox, params={"x": "1"})
     refresh, order, clock = alor_sandbox.requests()
     assert [(r.service, r.method, r.path) for r in (refresh, order, clock)] == [
-        ("oauth", "POST", "/refresh"), ("api", "POST", ORDER_PATH), ("api", "GET", "/md/v2/time")]
+        ("oauth", "POST", "/refresh"),
+        ("api", "POST", ORDER_PATH),
+        ("api", "GET", "/md/v2/time"),
+    ]
     assert refresh.seq < order.seq < clock.seq
     assert clock.query == "x=1"
     assert order.headers["x-reqid"] == order.headers["X-REQID"] == order.request_id == "reqid-log"
@@ -534,10 +588,16 @@ class KeyValueEmulator:
 class KeyValuePlugin:
     @hookimpl
     def integrations_register_providers(self, register: Any) -> None:
-        register(ProviderSpec(name="kv", description="a third-party key/value store",
-                              contours={"test": {"kv": "https://kv.invalid", "auth": "https://auth.invalid"}},
-                              credentials=(frozenset({"key"}),), facade=integrations.ProviderClient,
-                              emulator=KeyValueEmulator))
+        register(
+            ProviderSpec(
+                name="kv",
+                description="a third-party key/value store",
+                contours={"test": {"kv": "https://kv.invalid", "auth": "https://auth.invalid"}},
+                credentials=(frozenset({"key"}),),
+                facade=integrations.ProviderClient,
+                emulator=KeyValueEmulator,
+            )
+        )
 
 
 def test_a_third_party_emulator_gets_faults_with_no_code_of_its_own(http):
@@ -555,8 +615,12 @@ def test_a_third_party_emulator_gets_faults_with_no_code_of_its_own(http):
         assert http.get(sb.base_urls["kv"].rsplit("/", 1)[0] + "/nowhere", timeout=TIMEOUT).status_code == 404
         records = sb.requests()
         assert [(r.service, r.method, r.path, r.status) for r in records] == [
-            ("kv", "PUT", "/colour", 200), ("kv", "GET", "/colour", 200), ("auth", "POST", "/token", 429),
-            ("auth", "POST", "/token", 200), ("nowhere", "GET", "", 404)]
+            ("kv", "PUT", "/colour", 200),
+            ("kv", "GET", "/colour", 200),
+            ("auth", "POST", "/token", 429),
+            ("auth", "POST", "/token", 200),
+            ("nowhere", "GET", "", 404),
+        ]
         assert records[0].fault_handle is lost and records[0].body == b"blue"
 
 

@@ -21,9 +21,15 @@ def _host(emulator: str) -> Host:
     class Plugin:
         @hookimpl
         def integrations_register_providers(self, register: Any) -> None:
-            register(ProviderSpec(name="acme", contours={"test": {"api": "https://acme.invalid"}},
-                                  credentials=(frozenset({"key"}),), facade=integrations.ProviderClient,
-                                  emulator=emulator))
+            register(
+                ProviderSpec(
+                    name="acme",
+                    contours={"test": {"api": "https://acme.invalid"}},
+                    credentials=(frozenset({"key"}),),
+                    facade=integrations.ProviderClient,
+                    emulator=emulator,
+                )
+            )
 
     return Host(plugins=(("acme", Plugin()),), load_entry_points=False)
 
@@ -45,7 +51,8 @@ def test_missing_werkzeug_names_the_extra(emulator_module):
     with pytest.raises(ConfigurationError) as info:
         sandbox.start("acme", host=_host(f"{MODULE}:Emulator"))
     assert str(info.value) == (
-        "the acme sandbox needs 'werkzeug', which is not installed: pip install 'integrations[sandbox]'")
+        "the acme sandbox needs 'werkzeug', which is not installed: pip install 'integrations[sandbox]'"
+    )
     assert isinstance(info.value.__cause__, ModuleNotFoundError)
     assert info.value.__cause__.name == "werkzeug"
 

@@ -70,8 +70,7 @@ def integrations_call(ctx, token, request, deadline):
 
 @pytest.fixture
 def acme_site(install_dist, monkeypatch):
-    site = install_dist("acme_integrations", "[integrations]\nacme = acme_plugin\n",
-                    {"acme_plugin": PLUGIN})
+    site = install_dist("acme_integrations", "[integrations]\nacme = acme_plugin\n", {"acme_plugin": PLUGIN})
     monkeypatch.syspath_prepend(str(site))
     yield site
     sys.modules.pop("acme_plugin", None)
@@ -79,8 +78,11 @@ def acme_site(install_dist, monkeypatch):
 
 @pytest.fixture
 def broken_site(install_dist, monkeypatch):
-    site = install_dist("broken_integrations", "[integrations]\nbroken = broken_plugin\n",
-                    {"broken_plugin": "raise ImportError('this plugin needs a module that is not installed')\n"})
+    site = install_dist(
+        "broken_integrations",
+        "[integrations]\nbroken = broken_plugin\n",
+        {"broken_plugin": "raise ImportError('this plugin needs a module that is not installed')\n"},
+    )
     monkeypatch.syspath_prepend(str(site))
     yield site
     sys.modules.pop("broken_plugin", None)
@@ -91,9 +93,10 @@ def test_host_serves_an_installed_third_party_plugin(acme_site):
     info = host.providers()["acme"]
     assert (info.plugin, info.distribution, info.version) == ("acme", "acme_integrations", "1.2.3")
     assert "alor" in host.providers()  # the built-in plugin loads through the same group
-    with integrations.sandbox.running("acme", host=host) as sb, integrations.connect(
-        "acme", base_urls=sb.base_urls, credentials=sb.credentials, host=host
-    ) as client:
+    with (
+        integrations.sandbox.running("acme", host=host) as sb,
+        integrations.connect("acme", base_urls=sb.base_urls, credentials=sb.credentials, host=host) as client,
+    ):
         assert client.quote("XYZ") == {"symbol": "XYZ", "price": 42}
         assert client.client.tokens.authentications == 1
 
@@ -121,7 +124,9 @@ def test_providers_command_shows_load_errors(broken_site, capsys):
 
 def test_duplicate_provider_name_is_an_error(install_dist, monkeypatch):
     clone = PLUGIN.replace('name="acme"', 'name="alor"')
-    site = install_dist("impostor", "[integrations]\nimpostor = impostor_plugin\n", {"impostor_plugin": clone})
+    site = install_dist(
+        "impostor", "[integrations]\nimpostor = impostor_plugin\n", {"impostor_plugin": clone}
+    )
     monkeypatch.syspath_prepend(str(site))
     try:
         with pytest.raises(PluginError, match="registered twice"):

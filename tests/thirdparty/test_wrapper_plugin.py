@@ -42,7 +42,9 @@ def integrations_call(ctx, request, deadline):
 
 @pytest.fixture
 def audit(install_dist: Any, monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
-    site = install_dist("acme_audit", "[integrations]\naudit = acme_audit_plugin\n", {"acme_audit_plugin": AUDIT})
+    site = install_dist(
+        "acme_audit", "[integrations]\naudit = acme_audit_plugin\n", {"acme_audit_plugin": AUDIT}
+    )
     monkeypatch.syspath_prepend(str(site))
     import acme_audit_plugin  # type: ignore[import-not-found]
 
@@ -54,12 +56,26 @@ def test_an_installed_wrapper_sees_logins_refreshes_and_calls_of_both_providers(
     host = Host(strict=True)
     assert host.plugin_manager.get_plugin("audit") is audit  # found through the entry-point group
     clock = ManualClock(1_700_000_000.0)
-    with sandbox.running("alor", clock=clock, host=host) as alor_sb, \
-            sandbox.running("tradingdesk", clock=clock, host=host) as td_sb:
-        alor = integrations.connect("alor", base_urls=alor_sb.base_urls, credentials=alor_sb.credentials,
-                                    clock=clock, ids=SequentialIds(), host=host)
-        td = integrations.connect("tradingdesk", base_urls=td_sb.base_urls, credentials=td_sb.credentials,
-                                  clock=clock, ids=SequentialIds(prefix="00000001"), host=host)
+    with (
+        sandbox.running("alor", clock=clock, host=host) as alor_sb,
+        sandbox.running("tradingdesk", clock=clock, host=host) as td_sb,
+    ):
+        alor = integrations.connect(
+            "alor",
+            base_urls=alor_sb.base_urls,
+            credentials=alor_sb.credentials,
+            clock=clock,
+            ids=SequentialIds(),
+            host=host,
+        )
+        td = integrations.connect(
+            "tradingdesk",
+            base_urls=td_sb.base_urls,
+            credentials=td_sb.credentials,
+            clock=clock,
+            ids=SequentialIds(prefix="00000001"),
+            host=host,
+        )
         with alor, td:
             alor.orderbook("MOEX", "SBER", depth=1)
             td.campaigns()
@@ -67,8 +83,14 @@ def test_an_installed_wrapper_sees_logins_refreshes_and_calls_of_both_providers(
             alor.orderbook("MOEX", "SBER", depth=1)
             td.user_info()
             alor_sb.emulator.delay_next_command(0.3)  # the server takes 0.3 s of real time
-            alor.limit_order(portfolio=alor.portfolios[0], exchange="MOEX", symbol="SBER", side="buy",
-                             quantity=1, price="100.5")
+            alor.limit_order(
+                portfolio=alor.portfolios[0],
+                exchange="MOEX",
+                symbol="SBER",
+                side="buy",
+                quantity=1,
+                price="100.5",
+            )
 
     seen = [(provider, operation, outcome) for provider, operation, outcome, _, _ in audit.SEEN]
     assert seen == [

@@ -24,7 +24,9 @@ class Provider:
 
     def _token(self, n: int) -> Token:
         now = self.clock.now()
-        return Token(access=f"access-{n}", refresh=f"refresh-{n}", expires_at=now + self.lifetime, issued_at=now)
+        return Token(
+            access=f"access-{n}", refresh=f"refresh-{n}", expires_at=now + self.lifetime, issued_at=now
+        )
 
     def authenticate(self) -> Token:
         with self.lock:
@@ -43,7 +45,9 @@ class Provider:
 
 
 def manager(provider: Provider, **kwargs) -> TokenManager:
-    return TokenManager(authenticate=provider.authenticate, refresh=provider.refresh, clock=provider.clock, **kwargs)
+    return TokenManager(
+        authenticate=provider.authenticate, refresh=provider.refresh, clock=provider.clock, **kwargs
+    )
 
 
 def test_first_use_authenticates_lazily():
@@ -164,8 +168,12 @@ def test_renewed_token_is_stored_before_use():
 
 
 def test_token_repr_and_errors_hold_no_secret():
-    token = Token(access="secret-access-value", refresh="secret-refresh-value", expires_at=1.0,
-                  claims={"sub": "P039004"})
+    token = Token(
+        access="secret-access-value",
+        refresh="secret-refresh-value",
+        expires_at=1.0,
+        claims={"sub": "P039004"},
+    )
     assert "secret" not in repr(token)
     assert "P039004" not in repr(token)
     with pytest.raises(AuthenticationError):

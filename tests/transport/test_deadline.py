@@ -88,7 +88,7 @@ def drip(conn: socket.socket, stop: threading.Event, data: bytes) -> None:
     for i in range(len(data)):
         if stop.wait(DRIP):
             return
-        conn.sendall(data[i:i + 1])
+        conn.sendall(data[i : i + 1])
 
 
 def silent(conn: socket.socket, stop: threading.Event) -> None:
@@ -130,11 +130,15 @@ def keep_alive(delay: float = 0.0) -> Handler:
             served += 1
             body = b'{"n": %d}' % served
             if served % 2:
-                conn.sendall(b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\n"
-                             b"Content-Length: %d\r\n\r\n%s" % (len(body), body))
+                conn.sendall(
+                    b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\n"
+                    b"Content-Length: %d\r\n\r\n%s" % (len(body), body)
+                )
             else:
-                conn.sendall(b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\n"
-                             b"Transfer-Encoding: chunked\r\n\r\n%x\r\n%s\r\n0\r\n\r\n" % (len(body), body))
+                conn.sendall(
+                    b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\n"
+                    b"Transfer-Encoding: chunked\r\n\r\n%x\r\n%s\r\n0\r\n\r\n" % (len(body), body)
+                )
 
     return handler
 
@@ -155,14 +159,21 @@ def transport() -> Iterator[Transport]:
     t.close()
 
 
-@pytest.mark.parametrize("handler", [silent, body_drip, chunked_drip, header_drip],
-                         ids=["silent", "body-content-length", "body-chunked", "headers"])
+@pytest.mark.parametrize(
+    "handler",
+    [silent, body_drip, chunked_drip, header_drip],
+    ids=["silent", "body-content-length", "body-chunked", "headers"],
+)
 def test_a_hanging_server_cannot_outlast_the_deadline(transport, handler):
     with LoopbackServer(handler) as server:
         started = time.monotonic()
         with pytest.raises(Timeout) as info:
-            transport.send("GET", server.url + "/book?token=very-secret",
-                           deadline=Deadline(Timeouts.coerce(2)), request_id="r1")
+            transport.send(
+                "GET",
+                server.url + "/book?token=very-secret",
+                deadline=Deadline(Timeouts.coerce(2)),
+                request_id="r1",
+            )
         elapsed = time.monotonic() - started
     assert 1.9 <= elapsed < 3, elapsed
     error = info.value
@@ -179,8 +190,12 @@ def test_a_server_that_does_not_read_the_request_cannot_outlast_the_deadline(tra
     with LoopbackServer(deaf) as server:
         started = time.monotonic()
         with pytest.raises(Timeout) as info:
-            transport.send("POST", server.url + "/orders", json={"blob": "x" * 16_000_000},
-                           deadline=Deadline(Timeouts.coerce(0.5)))
+            transport.send(
+                "POST",
+                server.url + "/orders",
+                json={"blob": "x" * 16_000_000},
+                deadline=Deadline(Timeouts.coerce(0.5)),
+            )
         elapsed = time.monotonic() - started
     assert 0.45 <= elapsed < 1.5, elapsed
     assert info.value.outcome_unknown  # part of the request went out
@@ -205,8 +220,12 @@ def test_a_hanging_connect_is_bounded_by_the_deadline(transport):
             fillers.append(probe)
         started = time.monotonic()
         with pytest.raises(Timeout) as info:
-            transport.send("POST", f"http://127.0.0.1:{address[1]}/orders", json={"qty": 1},
-                           deadline=Deadline(Timeouts(connect=10, read=10, total=0.5)))
+            transport.send(
+                "POST",
+                f"http://127.0.0.1:{address[1]}/orders",
+                json={"qty": 1},
+                deadline=Deadline(Timeouts(connect=10, read=10, total=0.5)),
+            )
         elapsed = time.monotonic() - started
     finally:
         for probe in fillers:
@@ -263,7 +282,9 @@ def test_a_read_timeout_within_the_deadline_says_so(transport):
     with LoopbackServer(silent) as server:
         started = time.monotonic()
         with pytest.raises(Timeout) as info:
-            transport.send("GET", server.url + "/x", deadline=Deadline(Timeouts(connect=1, read=0.3, total=5)))
+            transport.send(
+                "GET", server.url + "/x", deadline=Deadline(Timeouts(connect=1, read=0.3, total=5))
+            )
         elapsed = time.monotonic() - started
     assert 0.25 <= elapsed < 1, elapsed
     assert info.value.outcome_unknown
@@ -276,8 +297,12 @@ def test_nothing_listening_is_a_connection_error_with_nothing_sent(transport):
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]  # nothing listens here once closed
     with pytest.raises(ConnectionError) as info:
-        transport.send("POST", f"http://127.0.0.1:{port}/orders?token=very-secret", json={"qty": 1},
-                       deadline=Deadline(Timeouts.coerce(2)))
+        transport.send(
+            "POST",
+            f"http://127.0.0.1:{port}/orders?token=very-secret",
+            json={"qty": 1},
+            deadline=Deadline(Timeouts.coerce(2)),
+        )
     assert not info.value.outcome_unknown
     assert f"POST http://127.0.0.1:{port}/orders failed" in str(info.value)
     assert "very-secret" not in str(info.value)
@@ -288,7 +313,9 @@ def test_a_connection_lost_after_sending_leaves_the_outcome_unknown(transport, h
     with LoopbackServer(handler) as server:
         started = time.monotonic()
         with pytest.raises(ConnectionError) as info:
-            transport.send("POST", server.url + "/orders", json={"qty": 1}, deadline=Deadline(Timeouts.coerce(2)))
+            transport.send(
+                "POST", server.url + "/orders", json={"qty": 1}, deadline=Deadline(Timeouts.coerce(2))
+            )
     assert time.monotonic() - started < 1
     assert info.value.outcome_unknown
 

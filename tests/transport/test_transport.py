@@ -34,7 +34,10 @@ def app(environ: dict, start_response: Any) -> Iterator[bytes]:
     if path == "/html":
         body, ctype = b"<html>maintenance</html>", "text/html"
     else:
-        body, ctype = json.dumps({"path": path, "query": environ["QUERY_STRING"]}).encode(), "application/json"
+        body, ctype = (
+            json.dumps({"path": path, "query": environ["QUERY_STRING"]}).encode(),
+            "application/json",
+        )
     start_response("200 OK", [("Content-Type", ctype), ("Content-Length", str(len(body)))])
     return [body]
 
@@ -79,7 +82,9 @@ def test_read_timeout_per_client_and_per_call(server):
     assert info.value.should_retry
     with pytest.raises(Timeout):
         Transport().send("GET", url, deadline=Deadline(Timeouts(1, 0.1)))
-    assert Transport(timeouts=Timeouts(1, 0.1)).send("GET", url, deadline=Deadline(Timeouts(1, 5))).status == 200
+    assert (
+        Transport(timeouts=Timeouts(1, 0.1)).send("GET", url, deadline=Deadline(Timeouts(1, 5))).status == 200
+    )
 
 
 def test_connection_refused_is_a_transport_error_without_the_query():
@@ -93,13 +98,27 @@ def test_connection_refused_is_a_transport_error_without_the_query():
 
 @pytest.mark.parametrize(
     ("status", "error"),
-    [(400, Rejected), (401, AccessTokenRejected), (403, PermissionDenied), (404, NotFound), (409, Rejected),
-     (429, RateLimited), (500, ServiceUnavailable), (503, ServiceUnavailable)],
+    [
+        (400, Rejected),
+        (401, AccessTokenRejected),
+        (403, PermissionDenied),
+        (404, NotFound),
+        (409, Rejected),
+        (429, RateLimited),
+        (500, ServiceUnavailable),
+        (503, ServiceUnavailable),
+    ],
 )
 def test_status_mapping(status, error):
     body = json.dumps({"code": "E1", "message": "no"}).encode()
-    response = Response(status=status, headers={"Retry-After": "2"}, content=body, url="https://x/y?token=s",
-                        elapsed=0.0, request_id="r")
+    response = Response(
+        status=status,
+        headers={"Retry-After": "2"},
+        content=body,
+        url="https://x/y?token=s",
+        elapsed=0.0,
+        request_id="r",
+    )
     with pytest.raises(error) as info:
         raise_for_status("p", response)
     if status < 500:

@@ -25,10 +25,19 @@ def mypy_strict(tmp_path: Path, source: str) -> Tuple[int, List[str]]:
     api = pytest.importorskip("mypy.api", reason="mypy comes with the lint extra")
     path = tmp_path / "quickstart.py"
     path.write_text(source, encoding="utf-8")
-    stdout, stderr, status = api.run([
-        "--strict", "--no-error-summary", "--hide-error-context", "--no-color-output",
-        "--config-file", str(ROOT / "setup.cfg"), "--cache-dir", str(ROOT / ".mypy_cache"), str(path),
-    ])
+    stdout, stderr, status = api.run(
+        [
+            "--strict",
+            "--no-error-summary",
+            "--hide-error-context",
+            "--no-color-output",
+            "--config-file",
+            str(ROOT / "setup.cfg"),
+            "--cache-dir",
+            str(ROOT / ".mypy_cache"),
+            str(path),
+        ]
+    )
     return status, [line for line in (stdout + stderr).splitlines() if line.strip()]
 
 
@@ -36,8 +45,10 @@ def test_the_quickstart_reveals_the_facade_types(tmp_path: Path, monkeypatch: py
     monkeypatch.chdir(ROOT)  # setup.cfg's mypy_path finds plugins/ from here
     _, lines = mypy_strict(tmp_path, quickstart() + "\nreveal_type(alor)\nreveal_type(td)\n")
     revealed = [line.split("Revealed type is ", 1)[1] for line in lines if "Revealed type is" in line]
-    assert revealed == ['"integrations_alor.api.AlorClient"',
-                        '"integrations_tradingdesk.api.TradingDeskClient"'], lines
+    assert revealed == [
+        '"integrations_alor.api.AlorClient"',
+        '"integrations_tradingdesk.api.TradingDeskClient"',
+    ], lines
     assert [line for line in lines if "error:" in line] == []
 
 

@@ -11,8 +11,9 @@ from integrations import AuthenticationError, ManualClock, SequentialIds, Timeou
 
 
 def _connect(sb: Any, clock: ManualClock, **kwargs: Any) -> Any:
-    return integrations.connect("alor", base_urls=sb.base_urls, credentials=sb.credentials, clock=clock,
-                                ids=SequentialIds(), **kwargs)
+    return integrations.connect(
+        "alor", base_urls=sb.base_urls, credentials=sb.credentials, clock=clock, ids=SequentialIds(), **kwargs
+    )
 
 
 def test_sixteen_threads_cause_one_refresh_per_expiry(alor_sandbox, alor_live, clock, threaded):
@@ -103,4 +104,8 @@ def test_no_token_in_debug_logs_or_reprs(alor_sandbox, alor_live, caplog):
     assert caplog.records  # the transport did log the calls
     for secret in secrets:
         assert secret not in caplog.text
-        assert secret not in repr(token) and secret not in repr(alor_live) and secret not in repr(alor_live.client)
+        assert (
+            secret not in repr(token)
+            and secret not in repr(alor_live)
+            and secret not in repr(alor_live.client)
+        )

@@ -15,7 +15,10 @@ from integrations_alor.models import OrderBook, PriceLevel
 
 def test_orderbook_is_the_same_model_in_every_wire_format(integrations_session):
     with integrations_session("alor") as s:
-        books = {fmt: s.client.orderbook("MOEX", "SBER", depth=10, format=fmt) for fmt in ("Simple", "Slim", "Heavy")}
+        books = {
+            fmt: s.client.orderbook("MOEX", "SBER", depth=10, format=fmt)
+            for fmt in ("Simple", "Slim", "Heavy")
+        }
     simple = books["Simple"]
     assert isinstance(simple, OrderBook)
     assert len(simple.bids) == len(simple.asks) == 10
@@ -56,9 +59,18 @@ def test_market_and_limit_orders_then_cancel(integrations_session):
     with integrations_session("alor") as s:
         client = s.client
         portfolio = client.portfolios[0]
-        market = client.market_order(portfolio=portfolio, exchange="MOEX", symbol="SBER", side="buy", quantity=1)
-        limit = client.limit_order(portfolio=portfolio, exchange="MOEX", symbol="SBER", side="sell", quantity=2,
-                                   price=Decimal("999.5"), comment="far away")
+        market = client.market_order(
+            portfolio=portfolio, exchange="MOEX", symbol="SBER", side="buy", quantity=1
+        )
+        limit = client.limit_order(
+            portfolio=portfolio,
+            exchange="MOEX",
+            symbol="SBER",
+            side="sell",
+            quantity=2,
+            price=Decimal("999.5"),
+            comment="far away",
+        )
         assert market.order_number.isdigit() and limit.order_number.isdigit()
         assert market.order_number != limit.order_number
         assert market.request_id != limit.request_id
@@ -73,8 +85,14 @@ def test_market_and_limit_orders_then_cancel(integrations_session):
 def test_repeated_request_id_returns_the_first_answer(integrations_session):
     with integrations_session("alor") as s:
         portfolio = s.client.portfolios[0]
-        kwargs = dict(portfolio=portfolio, exchange="MOEX", symbol="GAZP", side="buy", quantity=3,
-                      request_id="demo-request-1")
+        kwargs = dict(
+            portfolio=portfolio,
+            exchange="MOEX",
+            symbol="GAZP",
+            side="buy",
+            quantity=3,
+            request_id="demo-request-1",
+        )
         first = s.client.market_order(**kwargs)
         again = s.client.market_order(**kwargs)
         assert again.order_number == first.order_number
@@ -91,8 +109,14 @@ def test_order_for_a_portfolio_outside_the_token_is_denied(integrations_session)
 
 def test_limit_order_rejected_by_the_provider_is_a_typed_error(integrations_session):
     with integrations_session("alor") as s, pytest.raises(Rejected) as info:
-        s.client.limit_order(portfolio=s.client.portfolios[0], exchange="MOEX", symbol="NOSUCH", side="buy",
-                             quantity=1, price=10)
+        s.client.limit_order(
+            portfolio=s.client.portfolios[0],
+            exchange="MOEX",
+            symbol="NOSUCH",
+            side="buy",
+            quantity=1,
+            price=10,
+        )
     assert info.value.status == 400
     assert info.value.message
 
@@ -114,6 +138,8 @@ def test_escape_hatch_reaches_untyped_endpoints(integrations_session):
         now = s.client.request("GET", "/md/v2/time")
         assert now == pytest.approx(s.clock.now(), abs=5)
         portfolio = s.client.portfolios[0]
-        placed = s.client.market_order(portfolio=portfolio, exchange="MOEX", symbol="SBER", side="buy", quantity=1)
+        placed = s.client.market_order(
+            portfolio=portfolio, exchange="MOEX", symbol="SBER", side="buy", quantity=1
+        )
         orders = s.client.request("GET", f"/md/v2/Clients/MOEX/{portfolio}/orders")
         assert placed.order_number in {str(o["id"]) for o in orders}

@@ -35,8 +35,10 @@ def test_orderbook_arguments(alor, kwargs, message):
         alor.orderbook("MOEX", "SBER", **kwargs)
 
 
-@pytest.mark.parametrize(("exchange", "symbol"), [("MOEX", ""), ("MOEX", "SB ER"), ("MOEX", "../x"), ("MOEX", "SBER\n"),
-                                                  ("NYSE", "SBER"), ("MOEX", None)])
+@pytest.mark.parametrize(
+    ("exchange", "symbol"),
+    [("MOEX", ""), ("MOEX", "SB ER"), ("MOEX", "../x"), ("MOEX", "SBER\n"), ("NYSE", "SBER"), ("MOEX", None)],
+)
 def test_orderbook_instrument(alor, exchange, symbol):
     with pytest.raises(ValidationError):
         alor.orderbook(exchange, symbol)

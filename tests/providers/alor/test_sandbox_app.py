@@ -42,19 +42,27 @@ class Harness:
     def auth(self, token: Optional[str] = None) -> dict[str, str]:
         return {"Authorization": f"Bearer {token or self.access_token()}"}
 
-    def book(self, path: str = "/md/v2/orderbooks/MOEX/SBER", token: Optional[str] = None,
-             **query: Any) -> TestResponse:
+    def book(
+        self, path: str = "/md/v2/orderbooks/MOEX/SBER", token: Optional[str] = None, **query: Any
+    ) -> TestResponse:
         return self.api.get(path, query_string=query, headers=self.auth(token))
 
-    def order(self, kind: str, body: dict[str, Any], reqid: Optional[str] = "req-1",
-              token: Optional[str] = None, header: str = "X-REQID") -> TestResponse:
+    def order(
+        self,
+        kind: str,
+        body: dict[str, Any],
+        reqid: Optional[str] = "req-1",
+        token: Optional[str] = None,
+        header: str = "X-REQID",
+    ) -> TestResponse:
         headers = self.auth(token)
         if reqid is not None:
             headers[header] = reqid
         return self.api.post(f"{ORDERS}/actions/{kind}", json=body, headers=headers)
 
-    def orders(self, portfolio: str = "D39004", token: Optional[str] = None,
-               suffix: str = "") -> TestResponse:
+    def orders(
+        self, portfolio: str = "D39004", token: Optional[str] = None, suffix: str = ""
+    ) -> TestResponse:
         return self.api.get(f"/md/v2/Clients/MOEX/{portfolio}/orders{suffix}", headers=self.auth(token))
 
     def cancel(self, order_id: str, token: Optional[str] = None, **query: str) -> TestResponse:
@@ -62,12 +70,23 @@ class Harness:
         return self.api.delete(f"{ORDERS}/{order_id}", query_string=params, headers=self.auth(token))
 
 
-def order_body(kind: str = "limit", portfolio: str = "D39004", symbol: str = "SBER", side: str = "buy",
-               quantity: Any = 1, price: Any = 281.5, **extra: Any) -> dict[str, Any]:
+def order_body(
+    kind: str = "limit",
+    portfolio: str = "D39004",
+    symbol: str = "SBER",
+    side: str = "buy",
+    quantity: Any = 1,
+    price: Any = 281.5,
+    **extra: Any,
+) -> dict[str, Any]:
     body: dict[str, Any] = {
-        "side": side, "quantity": quantity,
+        "side": side,
+        "quantity": quantity,
         "instrument": {"symbol": symbol, "exchange": "MOEX", "instrumentGroup": "TQBR"},
-        "comment": "t1", "user": {"portfolio": portfolio}, "timeInForce": "oneday", "allowMargin": False,
+        "comment": "t1",
+        "user": {"portfolio": portfolio},
+        "timeInForce": "oneday",
+        "allowMargin": False,
         "type": kind,  # not in the schema: the server ignores unknown fields
     }
     if kind in ("limit", "stopLimit"):
@@ -97,8 +116,10 @@ def h() -> Harness:
 def test_emulator_satisfies_protocol(h: Harness) -> None:
     assert isinstance(h.emu, Emulator)
     assert set(h.emu.wsgi_apps()) == {"oauth", "api"}
-    assert re.fullmatch(r"[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}",
-                        h.emu.credentials()["refresh_token"])
+    assert re.fullmatch(
+        r"[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}",
+        h.emu.credentials()["refresh_token"],
+    )
 
 
 def test_refresh_query_form(h: Harness) -> None:
@@ -125,12 +146,15 @@ def test_refresh_body_wins_over_query(h: Harness) -> None:
     assert h.emu.refresh_count == 1
 
 
-@pytest.mark.parametrize("kwargs", [
-    {"query_string": {"token": "not-a-token"}},
-    {"json": {"token": "not-a-token"}},
-    {"json": {"token": 12345}},
-    {},
-])
+@pytest.mark.parametrize(
+    "kwargs",
+    [
+        {"query_string": {"token": "not-a-token"}},
+        {"json": {"token": "not-a-token"}},
+        {"json": {"token": 12345}},
+        {},
+    ],
+)
 def test_refresh_bad_or_missing_token_is_403(h: Harness, kwargs: dict[str, Any]) -> None:
     response = h.oauth.post("/refresh", **kwargs)
     assert response.status_code == 403
@@ -210,9 +234,17 @@ def test_expired_jwt_is_401() -> None:
     assert response.headers["Content-Length"] == "0"
 
 
-@pytest.mark.parametrize("authorization", [
-    None, "", "Bearer", "Basic abc", "Bearer not.a.jwt", "Bearer abc",
-])
+@pytest.mark.parametrize(
+    "authorization",
+    [
+        None,
+        "",
+        "Bearer",
+        "Basic abc",
+        "Bearer not.a.jwt",
+        "Bearer abc",
+    ],
+)
 def test_missing_or_malformed_auth_is_401(h: Harness, authorization: Optional[str]) -> None:
     headers = {} if authorization is None else {"Authorization": authorization}
     response = h.api.get("/md/v2/orderbooks/MOEX/SBER", headers=headers)
@@ -417,26 +449,30 @@ def test_foreign_portfolio_is_403(h: Harness) -> None:
     assert h.order("limit", order_body(portfolio="D39005"), token=token).status_code == 403
     assert h.orders("D39005", token=token).status_code == 403
     assert h.cancel("1", token=token, portfolio="D39005", stop="false").status_code == 403
-    narrowed = h.oauth.post("/refresh", json={"token": h.emu.credentials()["refresh_token"],
-                                              "allowedPortfolios": ["G39004"]}).get_json()["AccessToken"]
+    narrowed = h.oauth.post(
+        "/refresh", json={"token": h.emu.credentials()["refresh_token"], "allowedPortfolios": ["G39004"]}
+    ).get_json()["AccessToken"]
     assert h.order("limit", order_body(), reqid="n1", token=narrowed).status_code == 403
     assert h.emu.orders_placed == 0
 
 
-@pytest.mark.parametrize(("kind", "changes"), [
-    ("limit", {"quantity": 0}),
-    ("limit", {"quantity": 1.5}),
-    ("limit", {"quantity": "1"}),
-    ("limit", {"side": "hold"}),
-    ("limit", {"price": 0}),
-    ("limit", {"price": None}),
-    ("limit", {"comment": "x" * 101}),
-    ("limit", {"timeInForce": "forever"}),
-    ("limit", {"instrument": {"symbol": "NOPE", "exchange": "MOEX"}}),
-    ("market", {"instrument": {"symbol": "SBER", "exchange": "NYSE"}}),
-    ("market", {"user": {}}),
-    ("stop", {"triggerPrice": 250}),  # no condition
-])
+@pytest.mark.parametrize(
+    ("kind", "changes"),
+    [
+        ("limit", {"quantity": 0}),
+        ("limit", {"quantity": 1.5}),
+        ("limit", {"quantity": "1"}),
+        ("limit", {"side": "hold"}),
+        ("limit", {"price": 0}),
+        ("limit", {"price": None}),
+        ("limit", {"comment": "x" * 101}),
+        ("limit", {"timeInForce": "forever"}),
+        ("limit", {"instrument": {"symbol": "NOPE", "exchange": "MOEX"}}),
+        ("market", {"instrument": {"symbol": "SBER", "exchange": "NYSE"}}),
+        ("market", {"user": {}}),
+        ("stop", {"triggerPrice": 250}),  # no condition
+    ],
+)
 def test_validation_errors_are_400(h: Harness, kind: str, changes: dict[str, Any]) -> None:
     response = h.order(kind, order_body(kind, **changes))
     assert response.status_code == 400
@@ -450,8 +486,13 @@ def test_malformed_json_body_is_400(h: Harness) -> None:
 
 
 def test_property_names_and_enums_are_case_insensitive(h: Harness) -> None:
-    body = {"Side": "Buy", "Quantity": 3, "Price": 281.5, "User": {"Portfolio": "D39004"},
-            "Instrument": {"Symbol": "sber", "Exchange": "moex"}}
+    body = {
+        "Side": "Buy",
+        "Quantity": 3,
+        "Price": 281.5,
+        "User": {"Portfolio": "D39004"},
+        "Instrument": {"Symbol": "sber", "Exchange": "moex"},
+    }
     assert h.order("limit", body).status_code == 200
 
 
@@ -523,8 +564,11 @@ def test_lower_case_paths(h: Harness) -> None:
     assert lower.status_code == upper.status_code == 200
     assert [o["id"] for o in lower.get_json()] == [number]
     assert lower.data == upper.data
-    post = h.api.post(f"{ORDERS.lower()}/actions/stoplimit", headers={**h.auth(token), "X-REQID": "x"},
-                      json=order_body("stopLimit", triggerPrice=290, condition="Less"))
+    post = h.api.post(
+        f"{ORDERS.lower()}/actions/stoplimit",
+        headers={**h.auth(token), "X-REQID": "x"},
+        json=order_body("stopLimit", triggerPrice=290, condition="Less"),
+    )
     assert post.status_code == 200
     assert h.api.get("/md/v2/ORDERBOOKS/MOEX/SBER", headers=h.auth(token)).status_code == 200
 
@@ -572,8 +616,11 @@ def test_concurrent_duplicates_place_one_order(h: Harness) -> None:
     statuses: list[int] = []
 
     def worker() -> None:
-        response = Client(app).post(f"{ORDERS}/actions/limit", json=order_body(),
-                                    headers={"Authorization": f"Bearer {token}", "X-REQID": "race"})
+        response = Client(app).post(
+            f"{ORDERS}/actions/limit",
+            json=order_body(),
+            headers={"Authorization": f"Bearer {token}", "X-REQID": "race"},
+        )
         statuses.append(response.status_code)
 
     threads = [threading.Thread(target=worker) for _ in range(8)]

@@ -42,8 +42,15 @@ def post(
     return client.post(path, query_string=query, data=data, headers=headers)
 
 
-def call(client: Client, method: str, params: Any = None, *, token: Optional[str] = None,
-         request_id: Any = 1, status: int = 200) -> Dict[str, Any]:
+def call(
+    client: Client,
+    method: str,
+    params: Any = None,
+    *,
+    token: Optional[str] = None,
+    request_id: Any = 1,
+    status: int = 200,
+) -> Dict[str, Any]:
     body: Dict[str, Any] = {"jsonrpc": "2.0", "method": method, "id": request_id}
     if params is not None:
         body["params"] = params
@@ -62,8 +69,9 @@ def result(client: Client, method: str, params: Any = None, *, token: Optional[s
     return reply["result"]
 
 
-def error_code(client: Client, method: str, params: Any = None, *, token: Optional[str] = None,
-               status: int = 200) -> int:
+def error_code(
+    client: Client, method: str, params: Any = None, *, token: Optional[str] = None, status: int = 200
+) -> int:
     reply = call(client, method, params, token=token, status=status)
     assert "error" in reply, reply
     assert isinstance(reply["error"]["message"], str)
@@ -82,43 +90,65 @@ PARSE = {"jsonrpc": "2.0", "error": {"code": -32700, "message": "Parse error"}, 
 INVALID = {"jsonrpc": "2.0", "error": {"code": -32600, "message": "Invalid Request"}, "id": None}
 
 VECTORS: List[Tuple[str, str, Any]] = [
-    ("positional 1", '{"jsonrpc": "2.0", "method": "subtract", "params": [42, 23], "id": 1}',
-     {"jsonrpc": "2.0", "result": 19, "id": 1}),
-    ("positional 2", '{"jsonrpc": "2.0", "method": "subtract", "params": [23, 42], "id": 2}',
-     {"jsonrpc": "2.0", "result": -19, "id": 2}),
-    ("named 1",
-     '{"jsonrpc": "2.0", "method": "subtract", "params": {"subtrahend": 23, "minuend": 42}, "id": 3}',
-     {"jsonrpc": "2.0", "result": 19, "id": 3}),
-    ("named 2",
-     '{"jsonrpc": "2.0", "method": "subtract", "params": {"minuend": 42, "subtrahend": 23}, "id": 4}',
-     {"jsonrpc": "2.0", "result": 19, "id": 4}),
+    (
+        "positional 1",
+        '{"jsonrpc": "2.0", "method": "subtract", "params": [42, 23], "id": 1}',
+        {"jsonrpc": "2.0", "result": 19, "id": 1},
+    ),
+    (
+        "positional 2",
+        '{"jsonrpc": "2.0", "method": "subtract", "params": [23, 42], "id": 2}',
+        {"jsonrpc": "2.0", "result": -19, "id": 2},
+    ),
+    (
+        "named 1",
+        '{"jsonrpc": "2.0", "method": "subtract", "params": {"subtrahend": 23, "minuend": 42}, "id": 3}',
+        {"jsonrpc": "2.0", "result": 19, "id": 3},
+    ),
+    (
+        "named 2",
+        '{"jsonrpc": "2.0", "method": "subtract", "params": {"minuend": 42, "subtrahend": 23}, "id": 4}',
+        {"jsonrpc": "2.0", "result": 19, "id": 4},
+    ),
     ("notification", '{"jsonrpc": "2.0", "method": "update", "params": [1,2,3,4,5]}', None),
     ("notification of unknown method", '{"jsonrpc": "2.0", "method": "foobar"}', None),
-    ("method not found", '{"jsonrpc": "2.0", "method": "foobar", "id": "1"}',
-     {"jsonrpc": "2.0", "error": {"code": -32601, "message": "Method not found"}, "id": "1"}),
+    (
+        "method not found",
+        '{"jsonrpc": "2.0", "method": "foobar", "id": "1"}',
+        {"jsonrpc": "2.0", "error": {"code": -32601, "message": "Method not found"}, "id": "1"},
+    ),
     ("invalid JSON", '{"jsonrpc": "2.0", "method": "foobar, "params": "bar", "baz]', PARSE),
     ("invalid Request object", '{"jsonrpc": "2.0", "method": 1, "params": "bar"}', INVALID),
-    ("batch, invalid JSON",
-     '[{"jsonrpc": "2.0", "method": "sum", "params": [1,2,4], "id": "1"},{"jsonrpc": "2.0", "method"]',
-     PARSE),
+    (
+        "batch, invalid JSON",
+        '[{"jsonrpc": "2.0", "method": "sum", "params": [1,2,4], "id": "1"},{"jsonrpc": "2.0", "method"]',
+        PARSE,
+    ),
     ("empty array", "[]", INVALID),
     ("invalid batch, not empty", "[1]", [INVALID]),
     ("invalid batch", "[1,2,3]", [INVALID, INVALID, INVALID]),
-    ("mixed batch",
-     """[{"jsonrpc": "2.0", "method": "sum", "params": [1,2,4], "id": "1"},
+    (
+        "mixed batch",
+        """[{"jsonrpc": "2.0", "method": "sum", "params": [1,2,4], "id": "1"},
          {"jsonrpc": "2.0", "method": "notify_hello", "params": [7]},
          {"jsonrpc": "2.0", "method": "subtract", "params": [42,23], "id": "2"},
          {"foo": "boo"},
          {"jsonrpc": "2.0", "method": "foo.get", "params": {"name": "myself"}, "id": "5"},
          {"jsonrpc": "2.0", "method": "get_data", "id": "9"}]""",
-     [{"jsonrpc": "2.0", "result": 7, "id": "1"},
-      {"jsonrpc": "2.0", "result": 19, "id": "2"},
-      INVALID,
-      {"jsonrpc": "2.0", "error": {"code": -32601, "message": "Method not found"}, "id": "5"},
-      {"jsonrpc": "2.0", "result": ["hello", 5], "id": "9"}]),
-    ("batch of notifications only",
-     """[{"jsonrpc": "2.0", "method": "notify_sum", "params": [1,2,4]},
-         {"jsonrpc": "2.0", "method": "notify_hello", "params": [7]}]""", None),
+        [
+            {"jsonrpc": "2.0", "result": 7, "id": "1"},
+            {"jsonrpc": "2.0", "result": 19, "id": "2"},
+            INVALID,
+            {"jsonrpc": "2.0", "error": {"code": -32601, "message": "Method not found"}, "id": "5"},
+            {"jsonrpc": "2.0", "result": ["hello", 5], "id": "9"},
+        ],
+    ),
+    (
+        "batch of notifications only",
+        """[{"jsonrpc": "2.0", "method": "notify_sum", "params": [1,2,4]},
+         {"jsonrpc": "2.0", "method": "notify_hello", "params": [7]}]""",
+        None,
+    ),
 ]
 
 
@@ -158,22 +188,27 @@ def test_id_null_is_a_request_not_a_notification() -> None:
 
 def test_failing_notification_inside_a_batch_gets_no_entry() -> None:
     _, client, _ = make()
-    body = [{"jsonrpc": "2.0", "method": "subtract", "params": ["x"]},
-            {"jsonrpc": "2.0", "method": "subtract", "params": ["x"], "id": 7}]
+    body = [
+        {"jsonrpc": "2.0", "method": "subtract", "params": ["x"]},
+        {"jsonrpc": "2.0", "method": "subtract", "params": ["x"], "id": 7},
+    ]
     got = json.loads(post(client, body).data)
     assert [(r["id"], r["error"]["code"]) for r in got] == [(7, -32602)]
 
 
-@pytest.mark.parametrize("bad", [
-    {"jsonrpc": "1.0", "method": "sum", "id": 1},
-    {"method": "sum", "id": 1},
-    {"jsonrpc": "2.0", "id": 1},
-    {"jsonrpc": "2.0", "method": "sum", "params": "bar", "id": 1},
-    {"jsonrpc": "2.0", "method": "sum", "id": True},
-    {"jsonrpc": "2.0", "method": "sum", "id": {"a": 1}},
-    "a string",
-    42,
-])
+@pytest.mark.parametrize(
+    "bad",
+    [
+        {"jsonrpc": "1.0", "method": "sum", "id": 1},
+        {"method": "sum", "id": 1},
+        {"jsonrpc": "2.0", "id": 1},
+        {"jsonrpc": "2.0", "method": "sum", "params": "bar", "id": 1},
+        {"jsonrpc": "2.0", "method": "sum", "id": True},
+        {"jsonrpc": "2.0", "method": "sum", "id": {"a": 1}},
+        "a string",
+        42,
+    ],
+)
 def test_invalid_request_objects(bad: Any) -> None:
     _, client, _ = make()
     got = json.loads(post(client, bad).data)
@@ -187,12 +222,15 @@ def test_invalid_request_echoes_a_well_typed_id() -> None:
     assert (got["id"], got["error"]["code"]) == ("abc", -32600)
 
 
-@pytest.mark.parametrize("text", [
-    "",
-    "NaN",
-    '{"jsonrpc": "2.0", "method": "sum", "params": [Infinity], "id": 1}',
-    b"\xff\xfe",
-])
+@pytest.mark.parametrize(
+    "text",
+    [
+        "",
+        "NaN",
+        '{"jsonrpc": "2.0", "method": "sum", "params": [Infinity], "id": 1}',
+        b"\xff\xfe",
+    ],
+)
 def test_parse_errors(text: Any) -> None:
     _, client, _ = make()
     got = json.loads(post(client, text, raw=True).data)
@@ -267,8 +305,11 @@ def test_auth_and_get_info() -> None:
     assert isinstance(info["id"], int)
     assert info["is_active"] == 1
     assert info["auth_token"] is None
-    assert info["date_create"] == {"date": "2023-06-01 12:00:00.000000", "timezone_type": 3,
-                                   "timezone": "Europe/Moscow"}
+    assert info["date_create"] == {
+        "date": "2023-06-01 12:00:00.000000",
+        "timezone_type": 3,
+        "timezone": "Europe/Moscow",
+    }
     assert all(set(g) == {"id", "title"} for g in info["groups"])
     assert "Partner.getClients" in info["methods"]
     assert isinstance(info["tags"], list)
@@ -382,8 +423,13 @@ def test_auth_errors_as_http_401() -> None:
     token = login(client, emulator.credentials())["access_token"]
     assert result(client, "User.getInfo", {}, token=token)
     # A batch reply is always 200: its members may differ.
-    batch = post(client, [{"jsonrpc": "2.0", "method": "User.getInfo", "id": 1},
-                          {"jsonrpc": "2.0", "method": "get_data", "id": 2}])
+    batch = post(
+        client,
+        [
+            {"jsonrpc": "2.0", "method": "User.getInfo", "id": 1},
+            {"jsonrpc": "2.0", "method": "get_data", "id": 2},
+        ],
+    )
     assert batch.status_code == 200
     assert {r["id"]: r.get("error", {}).get("code") for r in json.loads(batch.data)} == {1: -32001, 2: None}
 
@@ -421,14 +467,20 @@ def test_strict_query_method() -> None:
     assert json.loads(post(lenient, body, query_method="sum").data)["result"] == 2
 
 
-@pytest.mark.parametrize(("fmt", "access", "refresh"), [
-    ("epoch", int(START + 7 * DAY), int(START + 60 * DAY)),
-    ("epoch_ms", int((START + 7 * DAY) * 1000), int((START + 60 * DAY) * 1000)),
-    ("lifetime", 604800, 5184000),
-    ("date", "2023-11-21 22:13:20", "2024-01-13 22:13:20"),
-    ("php", {"date": "2023-11-22 01:13:20.000000", "timezone_type": 3, "timezone": "Europe/Moscow"},
-     {"date": "2024-01-14 01:13:20.000000", "timezone_type": 3, "timezone": "Europe/Moscow"}),
-])
+@pytest.mark.parametrize(
+    ("fmt", "access", "refresh"),
+    [
+        ("epoch", int(START + 7 * DAY), int(START + 60 * DAY)),
+        ("epoch_ms", int((START + 7 * DAY) * 1000), int((START + 60 * DAY) * 1000)),
+        ("lifetime", 604800, 5184000),
+        ("date", "2023-11-21 22:13:20", "2024-01-13 22:13:20"),
+        (
+            "php",
+            {"date": "2023-11-22 01:13:20.000000", "timezone_type": 3, "timezone": "Europe/Moscow"},
+            {"date": "2024-01-14 01:13:20.000000", "timezone_type": 3, "timezone": "Europe/Moscow"},
+        ),
+    ],
+)
 def test_expiry_formats(fmt: str, access: Any, refresh: Any) -> None:
     emulator, client, _ = make(expiry_format=fmt)
     pair = login(client, emulator.credentials())
@@ -567,8 +619,12 @@ def test_coverage_report_period_is_inclusive_and_additive() -> None:
         if isinstance(part, dict):
             for row in part.values():
                 _check_rounded_metrics(row)
-    one_day = result(client, "Report.getCoverageAndInspection",
-                     {"period": {"from": "2023-10-29", "to": "2023-10-29"}}, token=token)
+    one_day = result(
+        client,
+        "Report.getCoverageAndInspection",
+        {"period": {"from": "2023-10-29", "to": "2023-10-29"}},
+        token=token,
+    )
     assert one_day
     assert all(row["show"] < 100000 for row in one_day.values())
 
@@ -583,15 +639,18 @@ def test_empty_period_gives_php_empty_array(method: str) -> None:
     assert result(client, method, params, token=token) == []
 
 
-@pytest.mark.parametrize("period", [
-    {"from": "2023-10-01"},
-    {"from": "2023/10/01", "to": "2023-10-02"},
-    {"from": "2023-02-30", "to": "2023-03-01"},
-    {"from": "2023-10-02", "to": "2023-10-01"},
-    {"from": 20231001, "to": "2023-10-02"},
-    "2023-10-01",
-    ["2023-10-01", "2023-10-02"],
-])
+@pytest.mark.parametrize(
+    "period",
+    [
+        {"from": "2023-10-01"},
+        {"from": "2023/10/01", "to": "2023-10-02"},
+        {"from": "2023-02-30", "to": "2023-03-01"},
+        {"from": "2023-10-02", "to": "2023-10-01"},
+        {"from": 20231001, "to": "2023-10-02"},
+        "2023-10-01",
+        ["2023-10-01", "2023-10-02"],
+    ],
+)
 @pytest.mark.parametrize("method", ["Report.getCoverageAndInspection", "Statistic.getTarget"])
 def test_bad_period_is_invalid_params(method: str, period: Any) -> None:
     emulator, client, _ = make()
@@ -613,8 +672,9 @@ def test_target_statistics_tree() -> None:
     shushary = russia["St.-Petersburg"]["Shushary"]
     assert shushary["click"] == 0
     assert shushary["cpc"] == 0
-    regions = [region for continent in tree.values() for country in continent.values()
-               for region in country.values()]
+    regions = [
+        region for continent in tree.values() for country in continent.values() for region in country.values()
+    ]
     assert len(regions) >= 4
     for region in regions:
         total = region["total"]
@@ -638,8 +698,12 @@ def test_target_statistics_period_optional_and_validated() -> None:
     token = login(client, emulator.credentials())["access_token"]
     whole = result(client, "Statistic.getTarget", {"targetName": "geo_id"}, token=token)
     # Orsk only reports from September, so a June period leaves Orenburg alone in its region.
-    june = result(client, "Statistic.getTarget",
-                  {"targetName": "geo_id", "period": {"from": "2023-06-01", "to": "2023-06-30"}}, token=token)
+    june = result(
+        client,
+        "Statistic.getTarget",
+        {"targetName": "geo_id", "period": {"from": "2023-06-01", "to": "2023-06-30"}},
+        token=token,
+    )
     assert set(june["Europe"]["Russia"]["Orenburg Oblast"]) == {"Orenburg", "total"}
     orenburg = whole["Europe"]["Russia"]["Orenburg Oblast"]["Orenburg"]
     assert orenburg["show"] > june["Europe"]["Russia"]["Orenburg Oblast"]["Orenburg"]["show"]
@@ -657,13 +721,31 @@ def _session_transcript(seed: int) -> List[bytes]:
     auth = post(client, {"jsonrpc": "2.0", "method": "User.auth", "params": emulator.credentials(), "id": 1})
     out.append(auth.data)
     pair = json.loads(auth.data)["result"]
-    for method, params in (("User.getInfo", {}), ("Campaign.getList", {}), ("Partner.getClients", {}),
-                           ("Report.getCoverageAndInspection", {}),
-                           ("Statistic.getTarget", {"targetName": "geo_id"})):
-        out.append(post(client, {"jsonrpc": "2.0", "method": method, "params": params, "id": 2},
-                        token=pair["access_token"]).data)
-    out.append(post(client, {"jsonrpc": "2.0", "method": "User.tokenRefresh",
-                             "params": {"refresh_token": pair["refresh_token"]}, "id": 3}).data)
+    for method, params in (
+        ("User.getInfo", {}),
+        ("Campaign.getList", {}),
+        ("Partner.getClients", {}),
+        ("Report.getCoverageAndInspection", {}),
+        ("Statistic.getTarget", {"targetName": "geo_id"}),
+    ):
+        out.append(
+            post(
+                client,
+                {"jsonrpc": "2.0", "method": method, "params": params, "id": 2},
+                token=pair["access_token"],
+            ).data
+        )
+    out.append(
+        post(
+            client,
+            {
+                "jsonrpc": "2.0",
+                "method": "User.tokenRefresh",
+                "params": {"refresh_token": pair["refresh_token"]},
+                "id": 3,
+            },
+        ).data
+    )
     out.append(json.dumps(emulator.admin_credentials()).encode())
     return out
 

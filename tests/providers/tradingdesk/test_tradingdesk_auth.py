@@ -29,44 +29,50 @@ WEEK_LATER = NOW + 7 * DAY  # 2023-11-21 22:13:20 UTC
 
 def _connect(sb: Any, clock: ManualClock, **kwargs: Any) -> Any:
     kwargs.setdefault("credentials", sb.credentials)
-    return integrations.connect("tradingdesk", base_urls=sb.base_urls, clock=clock, ids=SequentialIds(), **kwargs)
+    return integrations.connect(
+        "tradingdesk", base_urls=sb.base_urls, clock=clock, ids=SequentialIds(), **kwargs
+    )
 
 
 # -- expiry forms (docs/reference/tradingdesk-api.md §2) ----------------------------------------------------------------
 
 
-@pytest.mark.parametrize(("value", "expected"), [
-    (604800, WEEK_LATER),  # a lifetime in seconds
-    (604800.0, WEEK_LATER),
-    ("604800", WEEK_LATER),
-    (" 604800 ", WEEK_LATER),
-    (int(WEEK_LATER), WEEK_LATER),  # epoch seconds
-    (str(int(WEEK_LATER)), WEEK_LATER),
-    (WEEK_LATER + 0.5, WEEK_LATER + 0.5),
-    (int(WEEK_LATER * 1000), WEEK_LATER),  # epoch milliseconds
-    (str(int(WEEK_LATER * 1000)), WEEK_LATER),
-    ("2023-11-21 22:13:20", WEEK_LATER),  # naive text is UTC
-    ("2023-11-21 22:13:20.500000", WEEK_LATER + 0.5),
-    ("2023-11-21 22:13:20.5", WEEK_LATER + 0.5),
-    ("2023-11-21T22:13:20", WEEK_LATER),
-    ("2023-11-21T22:13:20Z", WEEK_LATER),
-    ("2023-11-21T22:13:20.123456789Z", WEEK_LATER + 0.123456),
-    ("2023-11-22T01:13:20+03:00", WEEK_LATER),
-    ("2023-11-22T01:13:20+0300", WEEK_LATER),
-    ("2023-11-21T17:13:20-05:00", WEEK_LATER),
-    ({"date": "2023-11-22 01:13:20.000000", "timezone_type": 3, "timezone": "Europe/Moscow"}, WEEK_LATER),
-    ({"date": "2023-11-22 01:13:20.000000", "timezone_type": 1, "timezone": "+03:00"}, WEEK_LATER),
-    ({"date": "2023-11-22 01:13:20.000000", "timezone_type": 2, "timezone": "MSK"}, WEEK_LATER),
-    ({"date": "2023-11-21 22:13:20.000000", "timezone_type": 2, "timezone": "GMT"}, WEEK_LATER),
-    ({"date": "2023-11-21 22:13:20.000000", "timezone_type": 3, "timezone": "UTC"}, WEEK_LATER),
-    ({"date": "2023-11-21 22:13:20.000000"}, WEEK_LATER),
-])
+@pytest.mark.parametrize(
+    ("value", "expected"),
+    [
+        (604800, WEEK_LATER),  # a lifetime in seconds
+        (604800.0, WEEK_LATER),
+        ("604800", WEEK_LATER),
+        (" 604800 ", WEEK_LATER),
+        (int(WEEK_LATER), WEEK_LATER),  # epoch seconds
+        (str(int(WEEK_LATER)), WEEK_LATER),
+        (WEEK_LATER + 0.5, WEEK_LATER + 0.5),
+        (int(WEEK_LATER * 1000), WEEK_LATER),  # epoch milliseconds
+        (str(int(WEEK_LATER * 1000)), WEEK_LATER),
+        ("2023-11-21 22:13:20", WEEK_LATER),  # naive text is UTC
+        ("2023-11-21 22:13:20.500000", WEEK_LATER + 0.5),
+        ("2023-11-21 22:13:20.5", WEEK_LATER + 0.5),
+        ("2023-11-21T22:13:20", WEEK_LATER),
+        ("2023-11-21T22:13:20Z", WEEK_LATER),
+        ("2023-11-21T22:13:20.123456789Z", WEEK_LATER + 0.123456),
+        ("2023-11-22T01:13:20+03:00", WEEK_LATER),
+        ("2023-11-22T01:13:20+0300", WEEK_LATER),
+        ("2023-11-21T17:13:20-05:00", WEEK_LATER),
+        ({"date": "2023-11-22 01:13:20.000000", "timezone_type": 3, "timezone": "Europe/Moscow"}, WEEK_LATER),
+        ({"date": "2023-11-22 01:13:20.000000", "timezone_type": 1, "timezone": "+03:00"}, WEEK_LATER),
+        ({"date": "2023-11-22 01:13:20.000000", "timezone_type": 2, "timezone": "MSK"}, WEEK_LATER),
+        ({"date": "2023-11-21 22:13:20.000000", "timezone_type": 2, "timezone": "GMT"}, WEEK_LATER),
+        ({"date": "2023-11-21 22:13:20.000000", "timezone_type": 3, "timezone": "UTC"}, WEEK_LATER),
+        ({"date": "2023-11-21 22:13:20.000000"}, WEEK_LATER),
+    ],
+)
 def test_every_expiry_form(value, expected):
     assert auth.parse_expiry(value, NOW) == pytest.approx(expected, abs=1e-6)
 
 
-@pytest.mark.parametrize("value", [None, "", "soon", True, -5, "-5", [1], {"date": "garbage"}, {"x": 1},
-                                   "2023-13-40 99:00:00"])
+@pytest.mark.parametrize(
+    "value", [None, "", "soon", True, -5, "-5", [1], {"date": "garbage"}, {"x": 1}, "2023-13-40 99:00:00"]
+)
 def test_an_unreadable_expiry_is_unknown_not_fatal(value):
     # Unknown expiry: no proactive renewal, the server's rejection still triggers one.
     assert auth.parse_expiry(value, NOW) is None
@@ -135,8 +141,10 @@ def test_a_server_side_rejection_gets_one_refresh_and_one_retry_with_the_same_id
     spy = CallSpy()
     host = Host(plugins=(("spy", spy),))
     client_clock = ManualClock(clock.now())
-    with sandbox.running("tradingdesk", clock=clock, auth_errors_as_http_401=as_http_401) as sb, \
-            _connect(sb, client_clock, host=host) as client:
+    with (
+        sandbox.running("tradingdesk", clock=clock, auth_errors_as_http_401=as_http_401) as sb,
+        _connect(sb, client_clock, host=host) as client,
+    ):
         client.user_info()
         clock.advance(7 * DAY + 1)  # only the server's clock moves
         campaigns = client.campaigns()
@@ -162,8 +170,10 @@ class TickingClock(ManualClock):
 
 def test_a_second_rejection_after_the_retry_is_raised_not_looped(clock):
     client_clock = ManualClock(clock.now())
-    with sandbox.running("tradingdesk", clock=TickingClock(clock.now()), access_token_ttl=5) as sb, \
-            _connect(sb, client_clock) as client:
+    with (
+        sandbox.running("tradingdesk", clock=TickingClock(clock.now()), access_token_ttl=5) as sb,
+        _connect(sb, client_clock) as client,
+    ):
         with pytest.raises(AccessTokenRejected) as info:
             client.user_info()
         assert info.value.code == "-32001"
@@ -213,8 +223,10 @@ def test_an_expired_refresh_token_is_not_even_tried(td_sandbox, td_live, clock):
 
 
 def test_a_refresh_rejected_with_http_401_also_falls_back_to_the_password(clock):
-    with sandbox.running("tradingdesk", clock=clock, auth_errors_as_http_401=True) as sb, \
-            _connect(sb, clock) as client:
+    with (
+        sandbox.running("tradingdesk", clock=clock, auth_errors_as_http_401=True) as sb,
+        _connect(sb, clock) as client,
+    ):
         client.user_info()
         client.rpc("User.tokenRefresh", {"refresh_token": client.client.tokens.peek().refresh})
         assert client.user_info().methods
@@ -248,8 +260,10 @@ def test_the_administrator_token_needs_no_login_and_is_never_refreshed(td_sandbo
 
 
 def test_a_rejected_administrator_token_with_http_401(clock):
-    with sandbox.running("tradingdesk", clock=clock, auth_errors_as_http_401=True) as sb, \
-            _connect(sb, clock, credentials=sb.emulator.admin_credentials()) as client:
+    with (
+        sandbox.running("tradingdesk", clock=clock, auth_errors_as_http_401=True) as sb,
+        _connect(sb, clock, credentials=sb.emulator.admin_credentials()) as client,
+    ):
         sb.emulator.revoke_admin_token()
         with pytest.raises(AuthenticationError, match="administrator token") as info:
             client.user_info()
@@ -263,8 +277,10 @@ def test_a_rejected_administrator_token_with_http_401(clock):
 def test_wrong_credentials_raise_without_echoing_them(wrong, td_sandbox, clock, caplog):
     credentials = dict(td_sandbox.credentials)
     credentials[wrong] = "wrong-" + wrong + "@nowhere.test"
-    with _connect(td_sandbox, clock, credentials=credentials) as client, \
-            pytest.raises(AuthenticationError) as info:
+    with (
+        _connect(td_sandbox, clock, credentials=credentials) as client,
+        pytest.raises(AuthenticationError) as info,
+    ):
         client.user_info()
     error = info.value
     assert not isinstance(error, AccessTokenRejected)

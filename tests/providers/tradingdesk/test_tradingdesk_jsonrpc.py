@@ -30,14 +30,31 @@ INVALID = {"jsonrpc": "2.0", "error": {"code": -32600, "message": "Invalid Reque
 
 def response(body: Any, status: int = 200, content_type: str = "application/json") -> Response:
     content = body if isinstance(body, bytes) else json.dumps(body).encode()
-    return Response(status=status, headers={"Content-Type": content_type}, content=content,
-                    url="https://tdm4.adcloud.org/api/v2/?method=x", elapsed=0.0, request_id="rid")
+    return Response(
+        status=status,
+        headers={"Content-Type": content_type},
+        content=content,
+        url="https://tdm4.adcloud.org/api/v2/?method=x",
+        elapsed=0.0,
+        request_id="rid",
+    )
 
 
-def check(body: Any, sent: Any, *, status: int = 200, authenticated: bool = True,
-          content_type: str = "application/json") -> List[RpcOutcome]:
-    return jsonrpc.check_response(response(body, status, content_type), sent, provider="tradingdesk",
-                                  authenticated=authenticated, auth_rule=provider.AUTH_ERRORS)
+def check(
+    body: Any,
+    sent: Any,
+    *,
+    status: int = 200,
+    authenticated: bool = True,
+    content_type: str = "application/json",
+) -> List[RpcOutcome]:
+    return jsonrpc.check_response(
+        response(body, status, content_type),
+        sent,
+        provider="tradingdesk",
+        authenticated=authenticated,
+        auth_rule=provider.AUTH_ERRORS,
+    )
 
 
 # -- requests ------------------------------------------------------------------------------------
@@ -45,9 +62,15 @@ def check(body: Any, sent: Any, *, status: int = 200, authenticated: bool = True
 
 def test_envelope_always_sends_params_as_an_object():
     assert jsonrpc.envelope("Campaign.getList", None, "a") == {
-        "jsonrpc": "2.0", "method": "Campaign.getList", "params": {}, "id": "a"}
+        "jsonrpc": "2.0",
+        "method": "Campaign.getList",
+        "params": {},
+        "id": "a",
+    }
     assert jsonrpc.envelope("subtract", {"minuend": 42, "subtrahend": 23}, 3)["params"] == {
-        "minuend": 42, "subtrahend": 23}
+        "minuend": 42,
+        "subtrahend": 23,
+    }
 
 
 def test_a_notification_has_no_id_member_at_all():
@@ -58,13 +81,16 @@ def test_a_notification_has_no_id_member_at_all():
 
 def test_build_request_fixes_the_id_and_mirrors_the_method_in_the_query():
     ids = SequentialIds()
-    request = jsonrpc.build_request(RpcCall("User.getInfo"), ids=ids, path="/api/v2/", query_parameter="method")
+    request = jsonrpc.build_request(
+        RpcCall("User.getInfo"), ids=ids, path="/api/v2/", query_parameter="method"
+    )
     assert (request.method, request.path, request.params) == ("POST", "/api/v2/", {"method": "User.getInfo"})
     assert request.json["id"] == request.request_id == "00000000-0000-4000-8000-000000000001"
     assert not request.retry and request.authenticated  # a JSON-RPC id is no deduplication key
     assert jsonrpc.build_request(RpcCall("User.getInfo"), ids=ids, path="/", retry=True).retry
-    note = jsonrpc.build_request(RpcCall("update", notify=True), ids=ids, path="/api/v2/", authenticated=False,
-                                 retry=True)
+    note = jsonrpc.build_request(
+        RpcCall("update", notify=True), ids=ids, path="/api/v2/", authenticated=False, retry=True
+    )
     assert "id" not in note.json and note.request_id is None
     assert not note.retry and not note.authenticated and note.params is None
 
@@ -77,8 +103,9 @@ def test_build_batch():
     assert request.params == {"method": "User.getInfo,Campaign.getList"}
     assert not request.retry
     assert jsonrpc.build_batch(calls, ids=SequentialIds(), path="/", retry=True).retry
-    with_note = jsonrpc.build_batch([RpcCall("a"), RpcCall("b", notify=True)], ids=SequentialIds(), path="/",
-                                    retry=True)
+    with_note = jsonrpc.build_batch(
+        [RpcCall("a"), RpcCall("b", notify=True)], ids=SequentialIds(), path="/", retry=True
+    )
     assert not with_note.retry  # a notification cannot be deduplicated, so never re-sent
     with pytest.raises(ValidationError, match="at least one"):
         jsonrpc.build_batch([], ids=SequentialIds(), path="/")
@@ -87,24 +114,33 @@ def test_build_batch():
 # -- the spec's reply vectors --------------------------------------------------------------------
 
 
-@pytest.mark.parametrize(("sent_id", "reply", "result"), [
-    (1, {"jsonrpc": "2.0", "result": 19, "id": 1}, 19),
-    (2, {"jsonrpc": "2.0", "result": -19, "id": 2}, -19),
-    (3, {"jsonrpc": "2.0", "result": 19, "id": 3}, 19),
-    (4, {"jsonrpc": "2.0", "result": 19, "id": 4}, 19),
-])
+@pytest.mark.parametrize(
+    ("sent_id", "reply", "result"),
+    [
+        (1, {"jsonrpc": "2.0", "result": 19, "id": 1}, 19),
+        (2, {"jsonrpc": "2.0", "result": -19, "id": 2}, -19),
+        (3, {"jsonrpc": "2.0", "result": 19, "id": 3}, 19),
+        (4, {"jsonrpc": "2.0", "result": 19, "id": 4}, 19),
+    ],
+)
 def test_spec_results(sent_id, reply, result):
     outcome = jsonrpc.parse_reply(reply, sent_id, method="subtract")
     assert outcome.ok and outcome.unwrap() == result and outcome.id == sent_id
 
 
-@pytest.mark.parametrize(("sent", "reply", "code"), [
-    ({"jsonrpc": "2.0", "method": "foobar", "id": "1"},
-     {"jsonrpc": "2.0", "error": {"code": -32601, "message": "Method not found"}, "id": "1"}, -32601),
-    # invalid JSON and an invalid Request object: the server could not read the id, so it is null.
-    ({"jsonrpc": "2.0", "method": "foobar", "id": "1"}, PARSE, -32700),
-    ({"jsonrpc": "2.0", "method": "foobar", "id": "1"}, INVALID, -32600),
-])
+@pytest.mark.parametrize(
+    ("sent", "reply", "code"),
+    [
+        (
+            {"jsonrpc": "2.0", "method": "foobar", "id": "1"},
+            {"jsonrpc": "2.0", "error": {"code": -32601, "message": "Method not found"}, "id": "1"},
+            -32601,
+        ),
+        # invalid JSON and an invalid Request object: the server could not read the id, so it is null.
+        ({"jsonrpc": "2.0", "method": "foobar", "id": "1"}, PARSE, -32700),
+        ({"jsonrpc": "2.0", "method": "foobar", "id": "1"}, INVALID, -32600),
+    ],
+)
 def test_spec_errors_of_a_single_call(sent, reply, code):
     with pytest.raises(RpcError) as info:
         check(reply, sent)
@@ -119,11 +155,14 @@ def test_spec_notifications_get_no_reply(body):
     assert outcome.notification and outcome.ok and outcome.result is None and outcome.id is None
 
 
-@pytest.mark.parametrize(("sent", "reply", "code"), [
-    # batch, invalid JSON; empty array: one non-array error answers the whole body
-    ([{"jsonrpc": "2.0", "method": "sum", "params": [1, 2, 4], "id": "1"}], PARSE, -32700),
-    ([], INVALID, -32600),
-])
+@pytest.mark.parametrize(
+    ("sent", "reply", "code"),
+    [
+        # batch, invalid JSON; empty array: one non-array error answers the whole body
+        ([{"jsonrpc": "2.0", "method": "sum", "params": [1, 2, 4], "id": "1"}], PARSE, -32700),
+        ([], INVALID, -32600),
+    ],
+)
 def test_spec_a_whole_batch_rejected(sent, reply, code):
     with pytest.raises(RpcError) as info:
         jsonrpc.decode(sent, reply)
@@ -170,8 +209,10 @@ def test_spec_mixed_batch_in_request_order_whatever_the_reply_order(seed):
 
 
 def test_spec_batch_of_notifications_only_gets_nothing():
-    sent = [{"jsonrpc": "2.0", "method": "notify_sum", "params": [1, 2, 4]},
-            {"jsonrpc": "2.0", "method": "notify_hello", "params": [7]}]
+    sent = [
+        {"jsonrpc": "2.0", "method": "notify_sum", "params": [1, 2, 4]},
+        {"jsonrpc": "2.0", "method": "notify_hello", "params": [7]},
+    ]
     outcomes = check(b"", sent, status=204)
     assert [(o.method, o.notification) for o in outcomes] == [("notify_sum", True), ("notify_hello", True)]
 
@@ -179,28 +220,31 @@ def test_spec_batch_of_notifications_only_gets_nothing():
 # -- malformed replies ---------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("reply", [
-    19,
-    [{"jsonrpc": "2.0", "result": 19, "id": 1}],
-    {"result": 19, "id": 1},
-    {"jsonrpc": "1.0", "result": 19, "id": 1},
-    {"jsonrpc": 2.0, "result": 19, "id": 1},
-    {"jsonrpc": "2.0", "result": 19},
-    {"jsonrpc": "2.0", "result": 19, "id": 2},
-    {"jsonrpc": "2.0", "result": 19, "id": "1"},
-    {"jsonrpc": "2.0", "result": 19, "id": None},
-    {"jsonrpc": "2.0", "result": 19, "id": True},
-    {"jsonrpc": "2.0", "result": 19, "id": [1]},
-    {"jsonrpc": "2.0", "id": 1},
-    {"jsonrpc": "2.0", "result": 19, "error": {"code": 1, "message": "x"}, "id": 1},
-    {"jsonrpc": "2.0", "error": "Method not found", "id": 1},
-    {"jsonrpc": "2.0", "error": {"code": "-32601", "message": "Method not found"}, "id": 1},
-    {"jsonrpc": "2.0", "error": {"code": -32601.0, "message": "Method not found"}, "id": 1},
-    {"jsonrpc": "2.0", "error": {"code": True, "message": "Method not found"}, "id": 1},
-    {"jsonrpc": "2.0", "error": {"code": -32601}, "id": 1},
-    {"jsonrpc": "2.0", "error": {"code": -32601, "message": None}, "id": 1},
-    {"jsonrpc": "2.0", "error": {"code": -32601, "message": "Method not found"}, "id": 2},
-])
+@pytest.mark.parametrize(
+    "reply",
+    [
+        19,
+        [{"jsonrpc": "2.0", "result": 19, "id": 1}],
+        {"result": 19, "id": 1},
+        {"jsonrpc": "1.0", "result": 19, "id": 1},
+        {"jsonrpc": 2.0, "result": 19, "id": 1},
+        {"jsonrpc": "2.0", "result": 19},
+        {"jsonrpc": "2.0", "result": 19, "id": 2},
+        {"jsonrpc": "2.0", "result": 19, "id": "1"},
+        {"jsonrpc": "2.0", "result": 19, "id": None},
+        {"jsonrpc": "2.0", "result": 19, "id": True},
+        {"jsonrpc": "2.0", "result": 19, "id": [1]},
+        {"jsonrpc": "2.0", "id": 1},
+        {"jsonrpc": "2.0", "result": 19, "error": {"code": 1, "message": "x"}, "id": 1},
+        {"jsonrpc": "2.0", "error": "Method not found", "id": 1},
+        {"jsonrpc": "2.0", "error": {"code": "-32601", "message": "Method not found"}, "id": 1},
+        {"jsonrpc": "2.0", "error": {"code": -32601.0, "message": "Method not found"}, "id": 1},
+        {"jsonrpc": "2.0", "error": {"code": True, "message": "Method not found"}, "id": 1},
+        {"jsonrpc": "2.0", "error": {"code": -32601}, "id": 1},
+        {"jsonrpc": "2.0", "error": {"code": -32601, "message": None}, "id": 1},
+        {"jsonrpc": "2.0", "error": {"code": -32601, "message": "Method not found"}, "id": 2},
+    ],
+)
 def test_malformed_replies_are_protocol_errors(reply):
     with pytest.raises(ProtocolError):
         jsonrpc.parse_reply(reply, 1)
@@ -209,7 +253,11 @@ def test_malformed_replies_are_protocol_errors(reply):
 
 
 def test_error_data_is_kept():
-    reply = {"jsonrpc": "2.0", "error": {"code": -32005, "message": "Campaign not found", "data": {"id": 1}}, "id": 1}
+    reply = {
+        "jsonrpc": "2.0",
+        "error": {"code": -32005, "message": "Campaign not found", "data": {"id": 1}},
+        "id": 1,
+    }
     error = jsonrpc.parse_reply(reply, 1).error
     assert isinstance(error, RpcError) and error.data == {"id": 1} and error.rpc_code == -32005
 
@@ -218,8 +266,10 @@ SENT = [jsonrpc.envelope("a", None, "1"), jsonrpc.envelope("b", None, "2")]
 
 
 def test_batch_member_errors_stay_with_their_member():
-    reply = [{"jsonrpc": "2.0", "error": {"code": -32005, "message": "Campaign not found"}, "id": "2"},
-             {"jsonrpc": "2.0", "result": {"ok": True}, "id": "1"}]
+    reply = [
+        {"jsonrpc": "2.0", "error": {"code": -32005, "message": "Campaign not found"}, "id": "2"},
+        {"jsonrpc": "2.0", "result": {"ok": True}, "id": "1"},
+    ]
     first, second = check(reply, SENT)
     assert first.unwrap() == {"ok": True}
     assert second.error.rpc_code == -32005
@@ -228,8 +278,9 @@ def test_batch_member_errors_stay_with_their_member():
 def test_batch_member_without_a_reply_or_with_a_bad_one():
     missing = jsonrpc.match_batch(SENT, [{"jsonrpc": "2.0", "result": 1, "id": "1"}])
     assert missing[0].unwrap() == 1 and isinstance(missing[1].error, ProtocolError)
-    malformed = jsonrpc.match_batch(SENT, [{"jsonrpc": "2.0", "result": 1, "id": "1"},
-                                           {"jsonrpc": "1.0", "result": 2, "id": "2"}])
+    malformed = jsonrpc.match_batch(
+        SENT, [{"jsonrpc": "2.0", "result": 1, "id": "1"}, {"jsonrpc": "1.0", "result": 2, "id": "2"}]
+    )
     assert malformed[0].ok and isinstance(malformed[1].error, ProtocolError)
 
 
@@ -245,15 +296,18 @@ def test_an_unattributable_null_id_error_is_logged_not_raised(caplog):
     assert "null id matched no call" in caplog.text
 
 
-@pytest.mark.parametrize("reply", [
-    {"jsonrpc": "2.0", "result": 1, "id": "1"},  # a single result for a batch
-    [{"jsonrpc": "2.0", "result": 1, "id": "7"}],  # an id never sent
-    [{"jsonrpc": "2.0", "result": 1, "id": 1}],  # 1 is not "1"
-    [{"jsonrpc": "2.0", "result": 1, "id": "1"}, {"jsonrpc": "2.0", "result": 1, "id": "1"}],  # twice
-    [{"jsonrpc": "2.0", "result": 1, "id": None}],  # a result nobody can own
-    ["1"],
-    "1",
-])
+@pytest.mark.parametrize(
+    "reply",
+    [
+        {"jsonrpc": "2.0", "result": 1, "id": "1"},  # a single result for a batch
+        [{"jsonrpc": "2.0", "result": 1, "id": "7"}],  # an id never sent
+        [{"jsonrpc": "2.0", "result": 1, "id": 1}],  # 1 is not "1"
+        [{"jsonrpc": "2.0", "result": 1, "id": "1"}, {"jsonrpc": "2.0", "result": 1, "id": "1"}],  # twice
+        [{"jsonrpc": "2.0", "result": 1, "id": None}],  # a result nobody can own
+        ["1"],
+        "1",
+    ],
+)
 def test_unusable_batch_replies(reply):
     with pytest.raises(ProtocolError):
         jsonrpc.decode(SENT, reply)
@@ -278,25 +332,36 @@ def test_an_empty_body_answers_only_notifications():
     assert check(b"", NOTE, status=200)[0].notification
 
 
-@pytest.mark.parametrize(("status", "body", "sent", "error"), [
-    (500, b"<html>Internal Server Error</html>", CALL, ServiceUnavailable),
-    (502, b"", CALL, ServiceUnavailable),
-    (503, b"", NOTE, ServiceUnavailable),
-    (500, {"message": "oops"}, CALL, ServiceUnavailable),  # JSON, but not JSON-RPC
-    (200, b"<html>hello</html>", CALL, ProtocolError),
-    (404, b"Not Found\n", CALL, ProtocolError),
-    (200, {"message": "oops"}, CALL, ProtocolError),
-    (429, b"slow down", CALL, RateLimited),
-])
+@pytest.mark.parametrize(
+    ("status", "body", "sent", "error"),
+    [
+        (500, b"<html>Internal Server Error</html>", CALL, ServiceUnavailable),
+        (502, b"", CALL, ServiceUnavailable),
+        (503, b"", NOTE, ServiceUnavailable),
+        (500, {"message": "oops"}, CALL, ServiceUnavailable),  # JSON, but not JSON-RPC
+        (200, b"<html>hello</html>", CALL, ProtocolError),
+        (404, b"Not Found\n", CALL, ProtocolError),
+        (200, {"message": "oops"}, CALL, ProtocolError),
+        (429, b"slow down", CALL, RateLimited),
+    ],
+)
 def test_replies_without_json_rpc(status, body, sent, error):
     with pytest.raises(error):
         check(body, sent, status=status, content_type="text/html")
 
 
-@pytest.mark.parametrize(("status", "body"), [
-    (401, UNAUTHORIZED), (401, b"Unauthorized"), (401, b""), (403, b""), (403, b"Forbidden"),
-    (200, UNAUTHORIZED), (401, error_reply(-32000, "Server error")),
-])
+@pytest.mark.parametrize(
+    ("status", "body"),
+    [
+        (401, UNAUTHORIZED),
+        (401, b"Unauthorized"),
+        (401, b""),
+        (403, b""),
+        (403, b"Forbidden"),
+        (200, UNAUTHORIZED),
+        (401, error_reply(-32000, "Server error")),
+    ],
+)
 def test_a_rejected_access_token(status, body):
     with pytest.raises(AccessTokenRejected) as info:
         check(body, CALL, status=status)
@@ -317,16 +382,19 @@ def test_the_json_body_wins_over_the_status():
     assert not isinstance(info.value, AuthenticationError)
 
 
-@pytest.mark.parametrize(("code", "message", "is_auth"), [
-    (-32001, "Unauthorized", True),
-    (-32001, "whatever the text", True),
-    (-32010, "Token expired", True),  # unknown code, message mentions a token
-    (-32011, "Authorization required", True),
-    (-32099, "Server busy", False),
-    (-32602, "Invalid params: token", False),  # a known code keeps its meaning
-    (-32002, "Invalid refresh token", False),
-    (-32003, "Access denied", False),
-])
+@pytest.mark.parametrize(
+    ("code", "message", "is_auth"),
+    [
+        (-32001, "Unauthorized", True),
+        (-32001, "whatever the text", True),
+        (-32010, "Token expired", True),  # unknown code, message mentions a token
+        (-32011, "Authorization required", True),
+        (-32099, "Server busy", False),
+        (-32602, "Invalid params: token", False),  # a known code keeps its meaning
+        (-32002, "Invalid refresh token", False),
+        (-32003, "Access denied", False),
+    ],
+)
 def test_which_json_rpc_errors_mean_a_rejected_access_token(code, message, is_auth):
     expected = AccessTokenRejected if is_auth else RpcError
     with pytest.raises(expected) as info:
@@ -357,8 +425,10 @@ def test_unauthenticated_requests_never_see_a_rejected_access_token():
 
 
 def test_one_rejected_member_rejects_the_whole_batch():
-    reply = [{"jsonrpc": "2.0", "result": 1, "id": "1"},
-             {"jsonrpc": "2.0", "error": {"code": -32001, "message": "Unauthorized"}, "id": "2"}]
+    reply = [
+        {"jsonrpc": "2.0", "result": 1, "id": "1"},
+        {"jsonrpc": "2.0", "error": {"code": -32001, "message": "Unauthorized"}, "id": "2"},
+    ]
     with pytest.raises(AccessTokenRejected):
         check(reply, SENT)
     with pytest.raises(AccessTokenRejected):

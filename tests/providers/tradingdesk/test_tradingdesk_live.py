@@ -31,7 +31,9 @@ DAY = 86400.0
 
 def _connect(sb: Any, clock: ManualClock, **kwargs: Any) -> Any:
     kwargs.setdefault("credentials", sb.credentials)
-    return integrations.connect("tradingdesk", base_urls=sb.base_urls, clock=clock, ids=SequentialIds(), **kwargs)
+    return integrations.connect(
+        "tradingdesk", base_urls=sb.base_urls, clock=clock, ids=SequentialIds(), **kwargs
+    )
 
 
 # -- the spec's examples, through the client -----------------------------------------------------
@@ -59,13 +61,15 @@ def test_spec_notifications_get_no_reply(td_sandbox, td_live):
 
 
 def test_spec_mixed_batch_as_far_as_the_client_can_express_it(td_live):
-    outcomes = td_live.batch([
-        ("sum", None),  # no params: the sandbox sums nothing
-        RpcCall("notify_hello", {"value": 7}, notify=True),
-        ("subtract", {"minuend": 42, "subtrahend": 23}),
-        ("foo.get", {"name": "myself"}),
-        ("get_data",),
-    ])
+    outcomes = td_live.batch(
+        [
+            ("sum", None),  # no params: the sandbox sums nothing
+            RpcCall("notify_hello", {"value": 7}, notify=True),
+            ("subtract", {"minuend": 42, "subtrahend": 23}),
+            ("foo.get", {"name": "myself"}),
+            ("get_data",),
+        ]
+    )
     assert all(isinstance(o, RpcOutcome) for o in outcomes)
     assert [o.method for o in outcomes] == ["sum", "notify_hello", "subtract", "foo.get", "get_data"]
     assert outcomes[0].unwrap() == 0
@@ -77,15 +81,23 @@ def test_spec_mixed_batch_as_far_as_the_client_can_express_it(td_live):
 
 
 def test_spec_batch_of_notifications_only(td_live):
-    outcomes = td_live.batch([RpcCall("notify_sum", {"values": [1, 2, 4]}, notify=True),
-                              RpcCall("notify_hello", {"value": 7}, notify=True)])
+    outcomes = td_live.batch(
+        [
+            RpcCall("notify_sum", {"values": [1, 2, 4]}, notify=True),
+            RpcCall("notify_hello", {"value": 7}, notify=True),
+        ]
+    )
     assert [(o.method, o.notification, o.result) for o in outcomes] == [
-        ("notify_sum", True, None), ("notify_hello", True, None)]
+        ("notify_sum", True, None),
+        ("notify_hello", True, None),
+    ]
 
 
 def test_the_http_status_mapping_of_the_2008_draft_changes_nothing(clock):
-    with sandbox.running("tradingdesk", clock=clock, http_status_mapping=True, strict_query_method=True) as sb, \
-            _connect(sb, clock) as client:
+    with (
+        sandbox.running("tradingdesk", clock=clock, http_status_mapping=True, strict_query_method=True) as sb,
+        _connect(sb, clock) as client,
+    ):
         with pytest.raises(RpcError) as info:
             client.rpc("foobar")
         assert (info.value.rpc_code, info.value.status) == (-32601, 404)
@@ -102,8 +114,14 @@ def test_the_http_status_mapping_of_the_2008_draft_changes_nothing(clock):
 
 def test_batch_member_errors_stay_with_their_member(td_sandbox, td_live):
     campaigns = td_live.campaigns()
-    outcomes = td_live.batch([("User.getInfo", None), ("Campaign.getInfo", {"id": campaigns[0].id}),
-                              ("Campaign.getInfo", {"id": 1}), ("Partner.getClients", {})])
+    outcomes = td_live.batch(
+        [
+            ("User.getInfo", None),
+            ("Campaign.getInfo", {"id": campaigns[0].id}),
+            ("Campaign.getInfo", {"id": 1}),
+            ("Partner.getClients", {}),
+        ]
+    )
     assert [o.ok for o in outcomes] == [True, True, False, True]
     assert outcomes[1].result["id"] == campaigns[0].id
     assert outcomes[2].error.rpc_code == -32005 and outcomes[2].error.data == {"id": 1}
@@ -122,8 +140,10 @@ def test_a_batch_whose_token_is_rejected_is_sent_once_more_with_the_same_ids(clo
             return (yield)
 
     client_clock = ManualClock(clock.now())
-    with sandbox.running("tradingdesk", clock=clock) as sb, \
-            _connect(sb, client_clock, host=Host(plugins=(("spy", Spy()),))) as client:
+    with (
+        sandbox.running("tradingdesk", clock=clock) as sb,
+        _connect(sb, client_clock, host=Host(plugins=(("spy", Spy()),))) as client,
+    ):
         client.batch([("User.getInfo", None)])
         clock.advance(8 * DAY)
         outcomes = client.batch([("User.getInfo", None), ("Campaign.getList", None)])
@@ -175,8 +195,12 @@ def test_unsupported_target_name_is_the_servers_call(td_live):
 def test_a_wrong_base_url_is_a_protocol_error_not_a_crash(td_sandbox, clock):
     # The sandbox answers 404 text/plain outside /api/v2/: not JSON, not 5xx.
     urls = {"api": td_sandbox.base_urls["api"] + "/elsewhere"}
-    with integrations.connect("tradingdesk", base_urls=urls, credentials=td_sandbox.credentials,
-                              clock=clock) as client, pytest.raises(ProtocolError, match="HTTP 404"):
+    with (
+        integrations.connect(
+            "tradingdesk", base_urls=urls, credentials=td_sandbox.credentials, clock=clock
+        ) as client,
+        pytest.raises(ProtocolError, match="HTTP 404"),
+    ):
         client.user_info()
 
 
@@ -197,8 +221,9 @@ def _flaky_transport(monkeypatch: Any, fail_on: int) -> List[Any]:
     def send(self: Any, method: str, url: str, **kwargs: Any) -> Any:
         sent.append(kwargs["json"].get("id"))
         if len(sent) == fail_on:
-            return integrations.Response(503, {"Content-Type": "text/html"}, b"<html>busy</html>", url, 0.0,
-                                         kwargs.get("request_id"))
+            return integrations.Response(
+                503, {"Content-Type": "text/html"}, b"<html>busy</html>", url, 0.0, kwargs.get("request_id")
+            )
         return real(self, method, url, **kwargs)
 
     monkeypatch.setattr(integrations.transport.Transport, "send", send)

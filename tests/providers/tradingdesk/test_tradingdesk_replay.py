@@ -47,7 +47,11 @@ def test_unknown_campaign_is_an_rpc_error_with_its_data(integrations_session):
             s.client.campaign(1)
         with pytest.raises(RpcError) as missing:
             s.client.rpc("Campaign.archive", {"id": 1})
-    assert (info.value.rpc_code, info.value.message, info.value.data) == (-32005, "Campaign not found", {"id": 1})
+    assert (info.value.rpc_code, info.value.message, info.value.data) == (
+        -32005,
+        "Campaign not found",
+        {"id": 1},
+    )
     assert info.value.provider == "tradingdesk" and info.value.status == 200
     assert missing.value.rpc_code == -32601
 
@@ -128,9 +132,14 @@ def test_php_datetime_expiries(integrations_session):
 
 def test_batch(integrations_session):
     with integrations_session("tradingdesk") as s:
-        outcomes = s.client.batch([("User.getInfo", None), ("Campaign.getInfo", {"id": 1}),
-                                   RpcCall("notify_hello", {"value": 7}, notify=True),
-                                   ("subtract", {"minuend": 42, "subtrahend": 23})])
+        outcomes = s.client.batch(
+            [
+                ("User.getInfo", None),
+                ("Campaign.getInfo", {"id": 1}),
+                RpcCall("notify_hello", {"value": 7}, notify=True),
+                ("subtract", {"minuend": 42, "subtrahend": 23}),
+            ]
+        )
     assert [o.ok for o in outcomes] == [True, False, True, True]
     assert set(outcomes[0].result["methods"]) == set(ALL_METHODS)
     assert outcomes[1].error.rpc_code == -32005
