@@ -14,6 +14,7 @@ from . import __version__, sandbox
 from .client import connect
 from .errors import IntegrationError
 from .host import Host, default_host
+from .recording.modes import missing_dependencies, missing_message
 
 __all__ = ["main"]
 
@@ -200,6 +201,9 @@ def main(argv: Optional[List[str]] = None, *, host: Optional[Host] = None) -> in
             return _providers(h, write)
         if args.command == "demo":
             return _demo(h, args.provider, write)
+        if args.command == "cassettes" and missing_dependencies():
+            write(missing_message(f"integrations cassettes {args.cassettes_command}"))
+            return 2
         if args.command == "cassettes" and args.cassettes_command == "verify":
             return _cassettes_verify(args.cassette_dir, args.keep, args.pytest_args, write)
         if args.command == "cassettes":

@@ -35,3 +35,14 @@ def test_sandbox_command_prints_urls_and_credentials():
     assert re.search(r"base_urls\['api'\] = http://127\.0\.0\.1:\d+/api", out)
     assert re.search(r"base_urls\['oauth'\] = http://127\.0\.0\.1:\d+/oauth", out)
     assert "credentials['refresh_token'] = " in out
+
+
+def test_cassette_commands_name_the_extra_when_the_harness_is_missing(monkeypatch, capsys):
+    monkeypatch.setitem(sys.modules, "yaml", None)  # as if PyYAML were not installed
+    assert main(["cassettes", "check", "cassettes"]) == 2
+    assert main(["cassettes", "verify"]) == 2
+    out = capsys.readouterr().out.splitlines()
+    assert out == [
+        "integrations cassettes check needs PyYAML, which is not installed: pip install 'integrations[recording]'",
+        "integrations cassettes verify needs PyYAML, which is not installed: pip install 'integrations[recording]'",
+    ]

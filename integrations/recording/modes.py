@@ -29,4 +29,5 @@ def missing_dependencies() -> Tuple[str, ...]:
 def missing_message(what: str = "integrations.recording", missing: Tuple[str, ...] = ()) -> str:
     """A clear error message: what needs the extra, what is missing, and the command that installs it."""
     missing = missing or missing_dependencies() or tuple(dist for _, dist in _DEPENDENCIES)
-    return f"{what} needs {' and '.join(missing)}, which are not installed: {EXTRA_HINT}"
+    verb = "is" if len(missing) == 1 else "are"
+    return f"{what} needs {' and '.join(missing)}, which {verb} not installed: {EXTRA_HINT}"
