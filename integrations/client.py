@@ -101,7 +101,9 @@ class Client:
             return self._with_retries(request, deadline)
 
     def token(self, timeout: Optional[TimeoutLike] = None) -> Token:
-        """A valid token, authenticating or renewing first if needed (within ``timeout``)."""
+        """A valid token, authenticating or renewing first if needed (within ``timeout``).
+        Raises :class:`~integrations.errors.ConfigurationError` once the client is closed."""
+        self._check_open()
         deadline = Deadline(Timeouts.coerce(timeout) if timeout is not None else self.timeouts)
         with _Scope(self._current, deadline):
             return self._token(deadline)

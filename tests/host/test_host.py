@@ -210,3 +210,12 @@ def test_providers_command(capsys):
     assert "alor: ALOR Broker (REST + JWT)" in out
     assert "contour:  test: oauth=https://oauthdev.alor.ru, api=https://apidev.alor.ru" in out
     assert "plugin:   alor (integrations" in out
+
+
+def test_a_closed_client_does_not_authenticate_to_read_its_account(alor_sandbox, clock):
+    client = integrations.connect("alor", base_urls=alor_sandbox.base_urls, credentials=alor_sandbox.credentials,
+                                  clock=clock)
+    client.close()
+    with pytest.raises(integrations.ConfigurationError, match="closed"):
+        client.account  # noqa: B018 - the property is the call under test
+    assert alor_sandbox.requests() == []
