@@ -269,11 +269,19 @@ class _ConnectionClass:
         return _WRAPPED.get(cls, cls)
 
 
-class HTTPConnectionPool(connectionpool.HTTPConnectionPool):
+class _WholeReplies:
+    def urlopen(self, *args: Any, **kwargs: Any) -> Any:
+        # urllib3 1.26 hands out a body shorter than its Content-Length as if it were whole unless
+        # told otherwise (2.x refuses it by default): a truncated reply must never pass for a reply.
+        kwargs.setdefault("enforce_content_length", True)
+        return super().urlopen(*args, **kwargs)  # type: ignore[misc]
+
+
+class HTTPConnectionPool(_WholeReplies, connectionpool.HTTPConnectionPool):
     ConnectionCls = _ConnectionClass(connectionpool.HTTPConnectionPool)
 
 
-class HTTPSConnectionPool(connectionpool.HTTPSConnectionPool):
+class HTTPSConnectionPool(_WholeReplies, connectionpool.HTTPSConnectionPool):
     ConnectionCls = _ConnectionClass(connectionpool.HTTPSConnectionPool)
 
 

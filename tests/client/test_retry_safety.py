@@ -97,3 +97,17 @@ def test_a_lost_token_refresh_is_not_repeated_and_the_next_call_logs_in_again(td
     assert len(_seen(td_sandbox, rpc_method="User.tokenRefresh")) == 1
     assert len(_seen(td_sandbox, rpc_method="Campaign.getList")) == 0  # never sent: no token
     assert td_live.campaigns()
+
+
+@pytest.mark.parametrize("how", ["close", "reset"])
+def test_a_truncated_reply_never_passes_for_a_whole_one(alor_sandbox, alor_live, how):
+    # urllib3 1.26 (Python 3.9) would hand out the partial body unless told to enforce Content-Length.
+    alor_live.orderbook("MOEX", "SBER", depth=1)
+    book_path = "/md/v2/orderbooks/MOEX/SBER"
+    alor_sandbox.faults.add(Fault.truncate(after=10, how=how, path=book_path, times=1))
+    book = alor_live.orderbook("MOEX", "SBER", depth=5)  # a read: retried, and whole the second time
+    assert len(book.bids) == 5
+    assert len(_seen(alor_sandbox, path=book_path)) == 3
+    alor_sandbox.faults.add(Fault.truncate(after=10, how=how, path=book_path))
+    with pytest.raises(OperationFailed):
+        alor_live.orderbook("MOEX", "SBER", depth=5, timeout=2)

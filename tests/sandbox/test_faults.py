@@ -9,6 +9,7 @@ import re
 import socket
 import threading
 import time
+import http.client as http_client
 from http.client import RemoteDisconnected
 from typing import Any, Callable, Dict, Iterator, List, Optional
 
@@ -335,14 +336,25 @@ def test_drip_of_the_head_too_and_a_client_that_leaves_midway(alor_sandbox):
     assert alor_time(requests, alor_sandbox).status_code == 200
 
 
+def _read_time_raw(sb: Any) -> Any:
+    # http.client, not requests: urllib3 1.26 (Python 3.9) does not enforce Content-Length by default.
+    host, port = sb.base_urls["api"].split("//")[1].split("/")[0].split(":")
+    connection = http_client.HTTPConnection(host, int(port), timeout=2.0)
+    try:
+        connection.request("GET", "/api/md/v2/time")
+        return connection.getresponse().read()
+    finally:
+        connection.close()
+
+
 def test_truncate_sends_part_of_the_body_then_ends_the_connection(alor_sandbox, http):
     alor_sandbox.faults.add(Fault.truncate(after=3, times=1))
-    with pytest.raises(requests.exceptions.ChunkedEncodingError) as info:
-        alor_time(http, alor_sandbox)
-    assert "3 bytes read" in str(info.value)
+    with pytest.raises(http_client.IncompleteRead) as info:
+        _read_time_raw(alor_sandbox)
+    assert len(info.value.partial) == 3
     alor_sandbox.faults.add(Fault.truncate(how="reset", times=1))
-    with pytest.raises(requests.exceptions.ChunkedEncodingError):
-        alor_time(http, alor_sandbox)
+    with pytest.raises((http_client.IncompleteRead, ConnectionResetError)):
+        _read_time_raw(alor_sandbox)
     assert [(r.processed, r.status) for r in faulted(alor_sandbox)] == [(True, 200), (True, 200)]
 
 

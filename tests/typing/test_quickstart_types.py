@@ -49,7 +49,9 @@ def test_the_quickstart_reveals_the_facade_types(tmp_path: Path, monkeypatch: py
         '"integrations_alor.api.AlorClient"',
         '"integrations_tradingdesk.api.TradingDeskClient"',
     ], lines
-    assert [line for line in lines if "error:" in line] == []
+    # Errors in the quickstart itself; the library's own typing is the `mypy` CI step's job (and with
+    # Python 3.9's urllib3 1.26, which ships no types, mypy would complain about it).
+    assert [line for line in lines if "quickstart.py" in line and "error:" in line] == []
 
 
 def test_a_typo_in_a_method_name_is_a_type_error(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
