@@ -213,8 +213,9 @@ def test_providers_command(capsys):
 
 
 def test_a_closed_client_does_not_authenticate_to_read_its_account(alor_sandbox, clock):
-    client = integrations.connect("alor", base_urls=alor_sandbox.base_urls, credentials=alor_sandbox.credentials,
-                                  clock=clock)
+    client = integrations.connect(
+        "alor", base_urls=alor_sandbox.base_urls, credentials=alor_sandbox.credentials, clock=clock
+    )
     client.close()
     with pytest.raises(integrations.ConfigurationError, match="closed"):
         client.account  # noqa: B018 - the property is the call under test

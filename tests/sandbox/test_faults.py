@@ -4,12 +4,12 @@ hang is bounded by a client timeout of about a second, and its elapsed time is a
 
 from __future__ import annotations
 
+import http.client as http_client
 import json
 import re
 import socket
 import threading
 import time
-import http.client as http_client
 from http.client import RemoteDisconnected
 from typing import Any, Callable, Dict, Iterator, List, Optional
 
