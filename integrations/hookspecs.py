@@ -66,7 +66,8 @@ def integrations_call(ctx: CallContext, token: Optional[Token], request: Request
 
     Required of every provider plugin (one non-wrapper implementation); called only for its own
     provider. Whatever it returns is what ``Client.call`` returns to the facade, so decode and
-    validate the reply here, once. Send through ``ctx.transport.send(..., deadline=deadline)``.
+    validate the reply here, once. Send with ``ctx.send(request, deadline, headers=...)`` (or
+    ``ctx.transport.send(..., deadline=deadline)``).
     ``token`` is ``None`` for requests with ``authenticated=False`` (logins and refreshes).
 
     Map failures to the error tree: raise :class:`~integrations.errors.AccessTokenRejected` when the

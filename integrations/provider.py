@@ -12,7 +12,7 @@ import attrs
 
 from .errors import ConfigurationError, PluginError
 from .runtime import Clock, IdSource
-from .transport import Request, Transport
+from .transport import Deadline, Request, Response, Transport
 
 if TYPE_CHECKING:
     from .client import ProviderClient
@@ -199,6 +199,23 @@ class CallContext:
         except KeyError:
             raise ConfigurationError(f"provider {self.provider!r} has no service {service!r}") from None
         return base + (path if path.startswith("/") else "/" + path)
+
+    def send(
+        self, request: Request, deadline: Deadline, *, headers: Optional[Mapping[str, str]] = None
+    ) -> Response:
+        """Send ``request`` as one HTTP exchange through :attr:`transport` within ``deadline``: its
+        method, its service's base URL joined with its path, its params, JSON body and headers (with
+        ``headers`` on top, for credentials and provider-specific ids). What a call hook usually does."""
+        merged = {**request.headers, **headers} if headers else request.headers
+        return self.transport.send(
+            request.method,
+            self.url(request.service, request.path),
+            params=request.params,
+            json=request.json,
+            headers=merged,
+            deadline=deadline,
+            request_id=request.request_id,
+        )
 
     def call(self, request: Request) -> Any:
         """Send ``request`` (``authenticated=False``) through the provider's call hook, with the

@@ -486,18 +486,10 @@ def exchange(
 ) -> List[RpcOutcome]:
     """Send ``request`` (its ``json`` is a request object or a batch) with ``token`` as Bearer, and
     return the outcomes of what was sent, decoded and validated once by :func:`check_response`."""
-    headers = {"Accept": "application/json", **dict(request.headers)}
+    headers = {"Accept": "application/json", **request.headers}
     if token is not None:
         headers["Authorization"] = f"Bearer {token.access}"
-    response = ctx.transport.send(
-        request.method,
-        ctx.url(request.service, request.path),
-        params=request.params,
-        json=request.json,
-        headers=headers,
-        deadline=deadline,
-        request_id=request.request_id,
-    )
+    response = ctx.send(request, deadline, headers=headers)
     return check_response(
         response, request.json, provider=provider, authenticated=token is not None, auth_rule=auth_rule
     )

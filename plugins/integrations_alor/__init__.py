@@ -78,21 +78,13 @@ def integrations_refresh(ctx: CallContext, token: Token) -> Token:
 def integrations_call(
     ctx: CallContext, token: Optional[Token], request: Request, deadline: Deadline
 ) -> Response:
-    headers = dict(request.headers)
+    headers = {}
     if token is not None:
         headers["Authorization"] = f"Bearer {token.access}"
     if request.request_id is not None:
         # X-REQID is the current name; X-ALOR-REQID the deprecated one some servers still read.
         headers["X-REQID"] = headers["X-ALOR-REQID"] = request.request_id
-    response = ctx.transport.send(
-        request.method,
-        ctx.url(request.service, request.path),
-        params=request.params,
-        json=request.json,
-        headers=headers,
-        deadline=deadline,
-        request_id=request.request_id,
-    )
+    response = ctx.send(request, deadline, headers=headers)
     if response.status == 400 and request.request_id is not None:
         response = _first_answer(response)
     raise_for_status(provider.NAME, response, fields=provider.ERROR_FIELDS)

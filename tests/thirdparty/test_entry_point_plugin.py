@@ -61,8 +61,7 @@ def integrations_authenticate(ctx, credentials):
 @hookimpl
 def integrations_call(ctx, token, request, deadline):
     headers = {"Authorization": "Bearer " + token.access} if token else {}
-    response = ctx.transport.send(request.method, ctx.url(request.service, request.path), json=request.json,
-                                  headers=headers, deadline=deadline, request_id=request.request_id)
+    response = ctx.send(request, deadline, headers=headers)
     raise_for_status("acme", response)
     return response
 '''
