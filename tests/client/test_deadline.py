@@ -12,6 +12,9 @@ import pytest
 from integrations import RateLimited, Timeout
 from integrations.sandbox import Fault
 
+# Measures real elapsed time: not run under faketime (see .ci/run).
+pytestmark = pytest.mark.realtime
+
 BOOK = "/md/v2/orderbooks/MOEX/SBER"
 
 

@@ -20,6 +20,9 @@ import integrations
 from integrations import Host, ProviderSpec, hookimpl, sandbox
 from integrations.sandbox import Fault, FaultHandle, RequestRecord, SandboxServer
 
+# Measures real elapsed time: not run under faketime (see .ci/run).
+pytestmark = pytest.mark.realtime
+
 ORDER_PATH = "/commandapi/warptrans/TRADE/v2/client/orders/actions/market"
 ORDER = {
     "side": "buy",

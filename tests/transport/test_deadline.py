@@ -15,6 +15,9 @@ import pytest
 from integrations import ConnectionError, Timeout, Timeouts
 from integrations.transport import Deadline, Transport
 
+# Measures real elapsed time: not run under faketime (see .ci/run).
+pytestmark = pytest.mark.realtime
+
 Handler = Callable[[socket.socket, threading.Event], None]
 
 DRIP = 0.05  # seconds between two bytes: far below every read timeout used here
