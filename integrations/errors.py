@@ -124,10 +124,12 @@ class Rejected(ApiError):
 
 
 class RpcError(ApiError):
-    """Raised when a JSON-RPC response carries an error object: ``rpc_code``, ``message``, ``data``."""
+    """Raised when a JSON-RPC response carries an error: ``rpc_code`` (the numeric code, or ``None``
+    when the server sent none or a non-numeric one, kept as sent in ``code``), ``message``, ``data``."""
 
-    def __init__(self, rpc_code: int, message: str, data: Any = None, **kwargs: Any) -> None:
-        super().__init__(message, code=str(rpc_code), **kwargs)
+    def __init__(self, rpc_code: Optional[int], message: str, data: Any = None, **kwargs: Any) -> None:
+        kwargs.setdefault("code", None if rpc_code is None else str(rpc_code))
+        super().__init__(message, **kwargs)
         self.rpc_code = rpc_code
         self.data = data
 

@@ -30,7 +30,9 @@ class Clock(Protocol):
 
 @runtime_checkable
 class IdSource(Protocol):
-    """Unique request ids (ALOR ``X-REQID``, JSON-RPC ``id``)."""
+    """Unique request ids (ALOR ``X-REQID``, JSON-RPC ``id``). A source may also offer
+    ``new_int() -> int`` for protocols that prefer integer ids (JSON-RPC); without it, integer ids
+    are derived from ``new_id()``."""
 
     def new_id(self) -> str:
         """Return an id never returned before by this source."""
@@ -87,6 +89,10 @@ class UuidIds:
     def new_id(self) -> str:
         return str(uuid.uuid4())
 
+    def new_int(self) -> int:
+        """A random 53-bit integer id (exact in every JSON parser, JavaScript's included)."""
+        return uuid.uuid4().int >> 75
+
     def __repr__(self) -> str:
         return "UuidIds()"
 
@@ -105,9 +111,12 @@ class SequentialIds:
         self._lock = threading.Lock()
 
     def new_id(self) -> str:
+        return f"{self._prefix}-0000-4000-8000-{self.new_int():012x}"
+
+    def new_int(self) -> int:
+        """The next number of the same sequence: 1, 2, 3 ... (JSON-RPC's integer ids)."""
         with self._lock:
-            n = next(self._counter)
-        return f"{self._prefix}-0000-4000-8000-{n:012x}"
+            return next(self._counter)
 
     def __repr__(self) -> str:
         return f"SequentialIds(prefix={self._prefix!r})"

@@ -20,6 +20,7 @@ JSON is a :class:`~integrations.errors.ServiceUnavailable` on 5xx and a ``Protoc
 
 from __future__ import annotations
 
+import hashlib
 import json
 import logging
 import re
@@ -116,7 +117,7 @@ class AuthErrorRule:
     other_known_codes: FrozenSet[int] = STANDARD_CODES
     message_pattern: Pattern[str] = re.compile(r"token|auth", re.IGNORECASE)
 
-    def matches(self, code: int, message: str) -> bool:
+    def matches(self, code: Optional[int], message: str) -> bool:
         if code in self.codes:
             return True
         if code in self.other_known_codes:
@@ -137,11 +138,23 @@ def notification(method: str, params: Optional[Mapping[str, Any]]) -> Dict[str, 
     return {"jsonrpc": VERSION, "method": method, "params": _params(params)}
 
 
-def _object(call: RpcCall, ids: IdSource) -> Tuple[Dict[str, Any], Optional[str]]:
+def new_rpc_id(ids: IdSource, *, integer: bool = True) -> RpcId:
+    """A fresh id: an integer (the form JSON-RPC servers and their documentation use most, and
+    Trading Desk's guide shows) unless ``integer`` is false. Integers come from ``ids.new_int()``
+    when the source has it, else from 53 bits of a hash of ``ids.new_id()``."""
+    if not integer:
+        return ids.new_id()
+    new_int = getattr(ids, "new_int", None)
+    if callable(new_int):
+        return int(new_int())
+    return int(hashlib.sha256(ids.new_id().encode()).hexdigest()[:13], 16)
+
+
+def _object(call: RpcCall, ids: IdSource, integer_ids: bool) -> Tuple[Dict[str, Any], Optional[str]]:
     if call.notify:
         return notification(call.method, call.params), None
-    request_id = ids.new_id()
-    return envelope(call.method, call.params, request_id), request_id
+    rpc_id = new_rpc_id(ids, integer=integer_ids)
+    return envelope(call.method, call.params, rpc_id), str(rpc_id)
 
 
 def build_request(
@@ -153,6 +166,7 @@ def build_request(
     authenticated: bool = True,
     operation: str = "",
     retry: bool = False,
+    integer_ids: bool = True,
 ) -> Request:
     """A POST of one request object (or notification) to ``path``, the method mirrored in the query
     as ``?<query_parameter>=<method>`` when a parameter name is given.
@@ -160,8 +174,9 @@ def build_request(
     ``retry``: whether the call may be sent again when its outcome is unknown. False by default:
     a JSON-RPC server need not deduplicate by id, so only the caller knows whether a method is a
     read. A notification is never retried (nothing could tell a repeat from a new one).
+    ``integer_ids``: the id is an integer (see :func:`new_rpc_id`); ``Request.request_id`` is its text.
     """
-    body, request_id = _object(call, ids)
+    body, request_id = _object(call, ids, integer_ids)
     return Request(
         "POST",
         path,
@@ -183,6 +198,7 @@ def build_batch(
     authenticated: bool = True,
     operation: str = "batch",
     retry: bool = False,
+    integer_ids: bool = True,
 ) -> Request:
     """A POST of a batch (a JSON array). ``?<query_parameter>=`` lists the distinct methods, comma
     separated, in call order: a batch has no single method, and the list keeps it identifiable in
@@ -193,7 +209,7 @@ def build_batch(
     """
     if not calls:
         raise errors.ValidationError("a batch needs at least one call (the spec answers [] with an error)")
-    bodies = [_object(call, ids) for call in calls]
+    bodies = [_object(call, ids, integer_ids) for call in calls]
     request_ids = [rid for _, rid in bodies if rid is not None]
     methods = ",".join(dict.fromkeys(call.method for call in calls))
     return Request(
@@ -216,20 +232,44 @@ def _is_id(value: Any) -> bool:
 
 
 def _same_id(a: Any, b: Any) -> bool:
-    return _is_id(a) and _is_id(b) and type(a) is type(b) and a == b
+    # The same value, whatever the JSON type it was echoed in: 1 and "1" (PHP servers echo ids
+    # through loosely typed arrays), never 1 and 2. Booleans are not ids.
+    if not (_is_id(a) and _is_id(b)):
+        return False
+    return a == b if type(a) is type(b) else str(a) == str(b)
+
+
+def _int_code(value: Any) -> Optional[int]:
+    if isinstance(value, int) and not isinstance(value, bool):
+        return value
+    if isinstance(value, str) and _NUMERIC_CODE.fullmatch(value.strip()):
+        return int(value)
+    return None
+
+
+_NUMERIC_CODE = re.compile(r"-?[0-9]{1,10}")
 
 
 def _error(value: Any, *, provider: str, status: Optional[int], request_id: Optional[str]) -> errors.RpcError:
-    fields = value if isinstance(value, dict) else {}
-    code, message = fields.get("code"), fields.get("message")
-    if not isinstance(code, int) or isinstance(code, bool) or not isinstance(message, str):
-        raise errors.ProtocolError(
-            "the JSON-RPC error is not an object with an int code and a str message",
-            provider=provider,
-            request_id=request_id,
-        )
+    """The :class:`RpcError` of an ``error`` member, whatever its form: the specified object
+    ``{"code": int, "message": str, "data"?}``, an object whose code is a string or missing, or a
+    bare code or message (``"error": -32001``, ``"error": "Unauthorized"``). ``rpc_code`` is the
+    numeric code when there is one, else ``None``; ``code`` keeps the code as sent."""
+    if isinstance(value, dict):
+        raw_code, message, data = value.get("code"), value.get("message"), value.get("data")
+    else:
+        raw_code, message, data = (value, None, None) if _int_code(value) is not None else (None, value, None)
+    rpc_code = _int_code(raw_code)
+    if not isinstance(message, str) or not message:
+        message = f"JSON-RPC error {raw_code}" if raw_code is not None else "JSON-RPC error"
     return errors.RpcError(
-        code, message, fields.get("data"), provider=provider, status=status, request_id=request_id
+        rpc_code,
+        message,
+        data,
+        code=None if raw_code is None else str(raw_code),
+        provider=provider,
+        status=status,
+        request_id=request_id,
     )
 
 
@@ -243,8 +283,12 @@ def parse_reply(
 ) -> RpcOutcome:
     """Validate one response object against the id it should carry.
 
-    An error reply may carry ``id: null`` (the server could not read the request's id). Raises
-    :class:`~integrations.errors.ProtocolError` for anything that is not a valid response object.
+    Read tolerantly, because servers in the wild (Trading Desk's guide among them) describe the
+    JSON-RPC 1.0 envelope: ``"error": null`` beside a result and ``"result": null`` beside an error
+    are accepted, an id echoed as the same value in another JSON type matches (``1`` and ``"1"``), and
+    an error member in any form becomes an :class:`~integrations.errors.RpcError` (see
+    :func:`_error`). An error reply may carry ``id: null`` (the server could not read the request's
+    id). Raises :class:`~integrations.errors.ProtocolError` for anything that is not a response.
     """
     rid = str(expected_id) if expected_id is not None else None
 
@@ -261,12 +305,15 @@ def parse_reply(
         raise bad('"jsonrpc" is not "2.0"')
     if "id" not in reply:
         raise bad("no id member")
-    if ("result" in reply) == ("error" in reply):
-        raise bad("it must have exactly one of result and error")
+    failed = reply.get("error") is not None
+    if failed and reply.get("result") is not None:
+        raise bad("it has both a result and an error")
+    if not failed and "result" not in reply:
+        raise bad("it has neither a result nor an error")
     reply_id = reply["id"]
     if reply_id is not None and not _is_id(reply_id):
         raise bad("the id is neither a string, a number nor null")
-    if "error" in reply:
+    if failed:
         error = _error(reply["error"], provider=provider, status=status, request_id=rid)
         if reply_id is not None and not _same_id(reply_id, expected_id):
             raise bad("the id does not match the request's")
@@ -302,7 +349,8 @@ def match_batch(
             f"batch reply: expected an array, got {type(replies).__name__}", provider=provider
         )
     kinds = [_kind(item) for item in sent]
-    index = {(type(item["id"]), item["id"]): n for n, item in enumerate(sent) if kinds[n] == "call"}
+    # Keyed by the id's text: a server may echo 1 as "1" (see _same_id).
+    index = {str(item["id"]): n for n, item in enumerate(sent) if kinds[n] == "call"}
     found: Dict[int, RpcOutcome] = {}
     orphans: List[errors.IntegrationError] = []
     for reply in replies:
@@ -312,14 +360,14 @@ def match_batch(
             orphan = parse_reply(reply, None, provider=provider, status=status).error
             orphans.extend([orphan] if orphan is not None else [])
             continue
-        at = index.get((type(reply_id), reply_id)) if _is_id(reply_id) else None
+        at = index.get(str(reply_id)) if _is_id(reply_id) else None
         if at is None:
             raise errors.ProtocolError("batch reply: an answer to an id never sent", provider=provider)
         if at in found:
             raise errors.ProtocolError("batch reply: two answers for one id", provider=provider)
         method = str(sent[at].get("method", ""))
         try:
-            found[at] = parse_reply(reply, reply_id, method=method, provider=provider, status=status)
+            found[at] = parse_reply(reply, sent[at]["id"], method=method, provider=provider, status=status)
         except errors.ProtocolError as exc:
             found[at] = RpcOutcome(method, reply_id, error=exc)
     outcomes = []
@@ -368,7 +416,7 @@ def decode(sent: Any, document: Any, *, provider: str = "", status: Optional[int
         raise errors.ValidationError("a JSON-RPC request body must be an object or an array")
     method = str(sent.get("method", ""))
     if "id" not in sent:
-        if isinstance(document, dict) and "error" in document:
+        if isinstance(document, dict) and document.get("error") is not None:
             # Not a reply (notifications get none) but a refusal of the body itself.
             parse_reply(document, None, method=method, provider=provider, status=status).unwrap()
         return [RpcOutcome(method, None, notification=True)]
@@ -402,7 +450,7 @@ def _expects_reply(sent: Any) -> bool:
 
 
 def _single_error(document: Any, provider: str, status: int) -> Optional[errors.RpcError]:
-    if not isinstance(document, dict) or "error" not in document:
+    if not isinstance(document, dict) or document.get("error") is None:
         return None
     try:
         error = parse_reply(document, document.get("id"), provider=provider, status=status).error

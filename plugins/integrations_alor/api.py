@@ -157,6 +157,9 @@ class AlorClient(ProviderClient):
     ) -> OrderAck:
         """Place a market order of ``quantity`` lots. Safe to retry: see :meth:`limit_order`."""
         body = self._order_body(portfolio, exchange, symbol, side, quantity, comment, instrument_group)
+        # The guide's own market-order body carries "type": "market" (the spec's schema does not
+        # list it; the server ignores fields it does not know), so the request is sent as documented.
+        body = {"side": body.pop("side"), "type": "market", **body}
         return self._command("market", body, request_id, timeout)
 
     def limit_order(

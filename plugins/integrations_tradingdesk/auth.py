@@ -54,10 +54,12 @@ def parse_expiry(value: Any, now: float) -> Optional[float]:
 
     a number or digit string below 1e9 is a lifetime in seconds from ``now``; from 1e9 to 1e11,
     epoch seconds; above, epoch milliseconds. Other text is ``YYYY-MM-DD HH:MM:SS[.ffffff]`` or
-    ISO 8601 (naive means UTC); an object with ``date`` is a PHP DateTime. ``None`` when absent or
-    unreadable: the token is then renewed when the server rejects it, not ahead of time.
+    ISO 8601 (naive means UTC); an object with ``date`` is a PHP DateTime. ``None`` (unknown) when
+    absent, unreadable, zero (the guide's own example sends ``"expire_access_token": 0``, which
+    cannot mean "expired on arrival") or a date already past on arrival: the token is then used until
+    the server rejects it, and renewed once then, never before every call.
     """
-    if value is None or value == "":
+    if value is None or value == "" or value == 0 or value == "0":
         return None
     try:
         if isinstance(value, bool):
@@ -68,8 +70,12 @@ def parse_expiry(value: Any, now: float) -> Optional[float]:
                 raise ValueError("a negative number")
             if number < 1e9:
                 return now + number
-            return number if number < 1e11 else number / 1000.0
-        return parse_datetime(value).timestamp()
+            expires = number if number < 1e11 else number / 1000.0
+        else:
+            expires = parse_datetime(value).timestamp()
+        if expires <= now:
+            raise ValueError("already past on arrival")
+        return expires
     except ValueError as exc:
         log.warning("unreadable token expiry (%s: %s); renewing only on rejection", type(value).__name__, exc)
         return None

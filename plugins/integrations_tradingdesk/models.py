@@ -204,8 +204,9 @@ class Group:
 
 @attrs.frozen(kw_only=True)
 class UserInfo:
-    """``User.getInfo``. ``created_at`` is timezone-aware (from PHP's ``date_create``). An
-    administrator's ``auth_token`` is deliberately not kept; ``email`` is left out of ``repr``."""
+    """``User.getInfo``. ``tags`` are the titles of the campaigns (РК) the user can see;
+    ``created_at`` is timezone-aware (from PHP's ``date_create``). The administrator's ``auth_token``
+    is deliberately not kept; ``email`` is left out of ``repr``."""
 
     email: str = attrs.field(default="", repr=False)
     tags: Tuple[str, ...] = ()
@@ -452,6 +453,10 @@ def structure_user_info(result: Any) -> UserInfo:
     data = as_object(result, "User.getInfo")
     # The administrator's own long-lived token comes back as auth_token; it is never kept.
     known = _split(data, _USER, dropped=("auth_token",))
+    tags = known.get("tags")
+    if tags is not None:
+        # The guide's form is [{"title": "Test1_Jul23"}, ...]; plain strings are read too.
+        known["tags"] = [_title(t, "User.getInfo tags") for t in as_list(tags, "User.getInfo tags")]
     groups = known.get("groups")
     if groups is not None:
         known["groups"] = [_group(g) for g in as_list(groups, "User.getInfo groups")]
@@ -463,6 +468,14 @@ def structure_user_info(result: Any) -> UserInfo:
             log.warning("User.getInfo: unreadable date_create; created_at left empty")
             known["extra"] = {**known["extra"], "date_create": known.pop("created_at")}
     return _build(UserInfo, known, "User.getInfo")
+
+
+def _title(value: Any, what: str) -> Any:
+    if isinstance(value, dict):
+        if "title" not in value:
+            raise ProtocolError(f"{what}: an entry without a title")
+        return value["title"]
+    return value
 
 
 def _group(value: Any) -> Dict[str, Any]:

@@ -85,7 +85,9 @@ def test_build_request_fixes_the_id_and_mirrors_the_method_in_the_query():
         RpcCall("User.getInfo"), ids=ids, path="/api/v2/", query_parameter="method"
     )
     assert (request.method, request.path, request.params) == ("POST", "/api/v2/", {"method": "User.getInfo"})
-    assert request.json["id"] == request.request_id == "00000000-0000-4000-8000-000000000001"
+    assert request.json["id"] == 1 and request.request_id == "1"  # integer ids: the guide's form
+    text = jsonrpc.build_request(RpcCall("User.getInfo"), ids=ids, path="/", integer_ids=False)
+    assert text.json["id"] == text.request_id == "00000000-0000-4000-8000-000000000002"
     assert not request.retry and request.authenticated  # a JSON-RPC id is no deduplication key
     assert jsonrpc.build_request(RpcCall("User.getInfo"), ids=ids, path="/", retry=True).retry
     note = jsonrpc.build_request(
@@ -99,7 +101,7 @@ def test_build_batch():
     calls = [RpcCall("User.getInfo"), RpcCall("Campaign.getList"), RpcCall("User.getInfo", {"x": 1})]
     request = jsonrpc.build_batch(calls, ids=SequentialIds(), path="/api/v2/", query_parameter="method")
     ids = [item["id"] for item in request.json]
-    assert len(set(ids)) == 3 and request.request_id == ids[0]
+    assert len(set(ids)) == 3 and request.request_id == str(ids[0])
     assert request.params == {"method": "User.getInfo,Campaign.getList"}
     assert not request.retry
     assert jsonrpc.build_batch(calls, ids=SequentialIds(), path="/", retry=True).retry
@@ -217,6 +219,54 @@ def test_spec_batch_of_notifications_only_gets_nothing():
     assert [(o.method, o.notification) for o in outcomes] == [("notify_sum", True), ("notify_hello", True)]
 
 
+# -- tolerated envelopes (Trading Desk's guide describes the JSON-RPC 1.0 form) --------------------
+
+
+@pytest.mark.parametrize(
+    ("reply", "result"),
+    [
+        ({"jsonrpc": "2.0", "result": 19, "error": None, "id": 1}, 19),  # 1.0 style: error null
+        ({"jsonrpc": "2.0", "result": None, "id": 1}, None),  # a null result is a result
+        ({"jsonrpc": "2.0", "result": None, "error": None, "id": 1}, None),
+        ({"jsonrpc": "2.0", "result": 19, "id": "1"}, 19),  # the same id, echoed as a string
+    ],
+)
+def test_tolerated_success_envelopes(reply, result):
+    outcome = jsonrpc.parse_reply(reply, 1, method="subtract")
+    assert outcome.ok and outcome.result == result
+
+
+@pytest.mark.parametrize(
+    ("error", "rpc_code", "code", "message"),
+    [
+        ({"code": -32601, "message": "Method not found"}, -32601, "-32601", "Method not found"),
+        ({"code": "-32601", "message": "Method not found"}, -32601, "-32601", "Method not found"),
+        ({"code": "E_AUTH", "message": "Unauthorized"}, None, "E_AUTH", "Unauthorized"),
+        ({"message": "Unauthorized"}, None, None, "Unauthorized"),
+        ({"code": -32601}, -32601, "-32601", "JSON-RPC error -32601"),
+        ({"code": -32601, "message": None}, -32601, "-32601", "JSON-RPC error -32601"),
+        ({"code": -32601.0, "message": "x"}, None, "-32601.0", "x"),
+        ({"code": True, "message": "x"}, None, "True", "x"),
+        (-32001, -32001, "-32001", "JSON-RPC error -32001"),  # a bare code
+        ("Method not found", None, None, "Method not found"),  # a bare message
+    ],
+)
+def test_every_error_form_becomes_an_rpc_error(error, rpc_code, code, message):
+    for reply in ({"jsonrpc": "2.0", "error": error, "id": 1},
+                  {"jsonrpc": "2.0", "result": None, "error": error, "id": "1"}):  # 1.0 style, string id
+        failure = jsonrpc.parse_reply(reply, 1).error
+        assert isinstance(failure, RpcError)
+        assert (failure.rpc_code, failure.code, failure.message) == (rpc_code, code, message)
+
+
+def test_a_batch_reply_may_echo_ids_in_another_type():
+    sent = [jsonrpc.envelope("a", None, 1), jsonrpc.envelope("b", None, 2)]
+    outcomes = jsonrpc.decode(sent, [{"jsonrpc": "2.0", "result": "B", "id": "2"},
+                                     {"jsonrpc": "2.0", "result": "A", "error": None, "id": "1"}])
+    assert [o.result for o in outcomes] == ["A", "B"]
+    assert [o.id for o in outcomes] == [1, 2]
+
+
 # -- malformed replies ---------------------------------------------------------------------------
 
 
@@ -230,18 +280,11 @@ def test_spec_batch_of_notifications_only_gets_nothing():
         {"jsonrpc": 2.0, "result": 19, "id": 1},
         {"jsonrpc": "2.0", "result": 19},
         {"jsonrpc": "2.0", "result": 19, "id": 2},
-        {"jsonrpc": "2.0", "result": 19, "id": "1"},
         {"jsonrpc": "2.0", "result": 19, "id": None},
         {"jsonrpc": "2.0", "result": 19, "id": True},
         {"jsonrpc": "2.0", "result": 19, "id": [1]},
         {"jsonrpc": "2.0", "id": 1},
         {"jsonrpc": "2.0", "result": 19, "error": {"code": 1, "message": "x"}, "id": 1},
-        {"jsonrpc": "2.0", "error": "Method not found", "id": 1},
-        {"jsonrpc": "2.0", "error": {"code": "-32601", "message": "Method not found"}, "id": 1},
-        {"jsonrpc": "2.0", "error": {"code": -32601.0, "message": "Method not found"}, "id": 1},
-        {"jsonrpc": "2.0", "error": {"code": True, "message": "Method not found"}, "id": 1},
-        {"jsonrpc": "2.0", "error": {"code": -32601}, "id": 1},
-        {"jsonrpc": "2.0", "error": {"code": -32601, "message": None}, "id": 1},
         {"jsonrpc": "2.0", "error": {"code": -32601, "message": "Method not found"}, "id": 2},
     ],
 )
@@ -301,7 +344,7 @@ def test_an_unattributable_null_id_error_is_logged_not_raised(caplog):
     [
         {"jsonrpc": "2.0", "result": 1, "id": "1"},  # a single result for a batch
         [{"jsonrpc": "2.0", "result": 1, "id": "7"}],  # an id never sent
-        [{"jsonrpc": "2.0", "result": 1, "id": 1}],  # 1 is not "1"
+        [{"jsonrpc": "2.0", "result": 1, "id": 1}, {"jsonrpc": "2.0", "result": 1, "id": "1"}],  # 1 twice
         [{"jsonrpc": "2.0", "result": 1, "id": "1"}, {"jsonrpc": "2.0", "result": 1, "id": "1"}],  # twice
         [{"jsonrpc": "2.0", "result": 1, "id": None}],  # a result nobody can own
         ["1"],
