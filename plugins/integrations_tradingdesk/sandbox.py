@@ -1,13 +1,17 @@
 """Offline, deterministic emulator of the Trading Desk (adcloud) JSON-RPC 2.0 API.
 
-Follows the confirmed facts of ``docs/reference/tradingdesk-api.md`` and, where the real server is
-unknown, that document's "Emulator default". The seeded data lives in :mod:`sandbox_data`.
+Follows the Trading Desk guide (``docs/seeds/002_7fd84ed93695604f.txt``: every example in it is a fact
+about the real contour), the confirmed facts of ``docs/reference/tradingdesk-api.md`` and, where the
+real server is unknown, that document's "Emulator default". Every choice that is not a documented
+fact is listed in :data:`ASSUMPTIONS` (rendered by :func:`assumptions_markdown`). The seeded data
+lives in :mod:`sandbox_data`.
 """
 
 from __future__ import annotations
 
 import datetime as _dt
 import json
+import math
 import random
 import threading
 from dataclasses import dataclass
@@ -27,6 +31,8 @@ from .sandbox_data import (
 )
 
 __all__ = [
+    "ASSUMPTIONS",
+    "assumptions_markdown",
     "ACCESS_DENIED",
     "BAD_LOGIN",
     "BAD_REFRESH_TOKEN",
@@ -40,6 +46,173 @@ __all__ = [
     "RpcError",
     "TradingDeskEmulator",
 ]
+
+# What the sandbox does where the guide and the reference leave a choice: (situation, what the sandbox
+# does, source). "guide" is docs/seeds/002_7fd84ed93695604f.txt, "reference" is
+# docs/reference/tradingdesk-api.md; "assumption" marks a choice no document makes, with its reason.
+ASSUMPTIONS: Tuple[Tuple[str, str, str], ...] = (
+    (
+        "Reply envelope",
+        'Strict JSON-RPC 2.0: `{"jsonrpc","id","result"}` or `{"jsonrpc","id","error"}`, never both '
+        "members and never a null partner",
+        "guide, the examples of User.auth, User.tokenRefresh and User.getInfo; reference §3. The guide's "
+        "prose (1.0 style: `result` null on error, `error` null on success) is not followed",
+    ),
+    (
+        "Member order in a reply",
+        "`jsonrpc`, `id`, then `result` or `error`",
+        "assumption: the reference's §1 examples use this order, the guide's examples "
+        "`jsonrpc`, `result`, `id`; JSON objects are unordered, so either is faithful",
+    ),
+    (
+        "Request id",
+        "Echoed with the type and value received (int stays int, string stays string, null stays null), "
+        "in single calls and batches; a bool, object, array or non-finite number is -32600 with id null",
+        'guide ("id" of any type; examples send `"id": 1`); reference §3',
+    ),
+    (
+        "`expire_access_token`, `expire_refresh_token` (default)",
+        "int: Unix seconds of the expiry (now + 7 days, now + 60 days); other forms via `expiry_format`",
+        "guide documents a number (examples print 0); what it counts is unknown, so the reference's §2 "
+        'emulator default. The guide calls it "время жизни" (lifetime): `expiry_format="lifetime"` '
+        "sends seconds to live instead",
+    ),
+    (
+        '`expiry_format="zero"`',
+        "0 for both expiries (no expiry information); the tokens still expire after their lifetimes",
+        "guide, the literal value of the User.auth and User.tokenRefresh examples",
+    ),
+    (
+        "Token lifetimes",
+        "Access 7 days, refresh 60 days, administrator-issued 90 days",
+        "guide: User.auth (7 дней), User.tokenRefresh (60 дней), administrator token (3 месяца)",
+    ),
+    (
+        "Token text",
+        "40 lowercase hex characters (the real ones look like JWTs: `eyJ0..._7JU`)",
+        "assumption: a value, not a shape; the cassette checks recognise sandbox tokens by this form",
+    ),
+    (
+        "User.getInfo keys",
+        "Exactly `email`, `auth_token`, `tags`, `groups`, `methods`, `isActive`, `date_create`, in that "
+        "order (no `id`)",
+        "guide, Метод User.getInfo",
+    ),
+    (
+        "`auth_token` of a user who holds an administrator token",
+        "That token: a string, usable as Bearer for 90 days. The administrator account and the default "
+        "user hold one",
+        'guide, Метод User.getInfo and "Обратите внимание" (a user may hold both kinds of token)',
+    ),
+    (
+        "`auth_token` of a user who holds no administrator token",
+        "The key is kept, with JSON null (the restricted user)",
+        "assumption: the guide lists the key without condition, so it stays; null is what PHP's "
+        "json_encode writes for an unset or NULL column, and an empty string could pass for a token. "
+        "The reference is silent",
+    ),
+    (
+        "`isActive`",
+        "JSON `true` for every account; blocked users are not modelled",
+        "guide (true active, false blocked). What a blocked user's calls get is unknown",
+    ),
+    (
+        "`date_create`",
+        'PHP DateTime `{"date": "YYYY-MM-DD HH:MM:SS.000000", "timezone_type": 3, '
+        '"timezone": "Europe/Moscow"}` for every account; the default user\'s is the example\'s value',
+        "guide example; reference §1 (PHP DateTime). Whole seconds, as in the example",
+    ),
+    (
+        "`tags`",
+        'A list of `{"title"}` objects (default user: Test1_Jul23, Test2_Jul23); nothing is filtered by '
+        "them: every user sees every campaign",
+        "guide example; what tags restrict is unknown (assumption)",
+    ),
+    (
+        "`groups` and `methods`",
+        'Groups are `{"id": int, "title": str}` roles, `{"id": 1, "title": "default"}` for every user. '
+        "`methods` is granted per user, not derived from groups: the restricted user has the default "
+        "role but not Partner.getClients",
+        "guide example; how roles map to methods is unknown (assumption)",
+    ),
+    (
+        "The default user's `methods`",
+        "The guide's seven methods in the guide's order, then Statistic.getTarget",
+        "assumption: the guide's example user lacks Statistic.getTarget, but the guide's own curl "
+        "example calls it with a user's token, and the sandbox's statistics need it",
+    ),
+    (
+        "A method missing from the user's `methods`",
+        '-32003 "Access denied"',
+        "reference §2 emulator default",
+    ),
+    (
+        "Missing, bad or expired access token; bad or expired refresh token",
+        "HTTP 200 with -32001 / -32002; `auth_errors_as_http_401` answers HTTP 401 instead",
+        "reference §2 emulator default",
+    ),
+    (
+        "User.tokenRefresh",
+        "Returns a new pair; the old refresh token and its access token die at once",
+        "guide (both tokens are renewed); the old access token dying at once is an assumption",
+    ),
+    (
+        "`params`",
+        "Absent, `{}` and `[]` all mean none; Trading Desk methods refuse positional params (-32602)",
+        "reference §1-2 (the guide's prose calls params required and an array; every example sends "
+        "an object)",
+    ),
+    (
+        "Method-name case",
+        'Case-sensitive: "user.tokenRefresh" (as the guide\'s prose once spells it) is -32601',
+        "assumption: every example spells User.tokenRefresh",
+    ),
+    (
+        "`?method=` differing from the body's method",
+        "The body wins; `strict_query_method` answers -32600",
+        "reference §2 emulator default",
+    ),
+    (
+        "Batches and notifications",
+        "Full JSON-RPC 2.0 (any reply order, none for notifications, HTTP 204 when nothing is returned)",
+        "reference §2-4 emulator default",
+    ),
+    (
+        "Campaign.getList, Campaign.getInfo, Partner.getClients",
+        '`[{"id": int, "title", "status"}]`, one such object, `[{"id": int, "title", "email"}]`',
+        "reference §2 (assumption there: no published shapes)",
+    ),
+    (
+        "Report.getCoverageAndInspection period",
+        'Optional `"period": {"from", "to"}`, inclusive; absent means the whole lifetime',
+        "reference §1 (the name of the period parameter is an assumption there)",
+    ),
+    (
+        "Statistic.getTarget",
+        "Only `targetName` geo_id (anything else is -32602); `period` optional (absent: the whole data "
+        "range); a `total` only at region level",
+        "reference §1: the other target names, whether `period` is required and whether country and "
+        "continent levels have a `total` are unknown (assumption)",
+    ),
+    (
+        "Empty map result (no campaign or city in the period)",
+        "`[]`, as PHP's json_encode writes an empty array",
+        "reference §1 (assumption there)",
+    ),
+    (
+        "JSON text",
+        'Compact, non-ASCII as \\uXXXX and "/" as "\\/" (`Europe\\/Moscow`), as PHP\'s json_encode',
+        "assumption: the backend is PHP (reference §1)",
+    ),
+)
+
+
+def assumptions_markdown() -> str:
+    """:data:`ASSUMPTIONS` as a Markdown table (situation | sandbox | source)."""
+    lines = ["| Situation | What the sandbox does | Source |", "|---|---|---|"]
+    lines += [f"| {a} | {b} | {c} |".replace("\n", " ") for a, b, c in ASSUMPTIONS]
+    return "\n".join(lines) + "\n"
+
 
 PARSE_ERROR = -32700
 INVALID_REQUEST = -32600
@@ -97,7 +270,8 @@ class _Token:
 
 
 def _reply(request_id: Any, *, result: Any = None, error: Optional[RpcError] = None) -> JsonObj:
-    # Key order copies the real server's sample ({"jsonrpc","id","result"}); JSON ignores it anyway.
+    # Strict 2.0, member order as the reference's published examples (see ASSUMPTIONS). The id is
+    # echoed as received: its JSON type is never changed.
     if error is not None:
         return {"jsonrpc": "2.0", "id": request_id, "error": error.as_json()}
     return {"jsonrpc": "2.0", "id": request_id, "result": result}
@@ -109,7 +283,10 @@ def _reject_constant(name: str) -> Any:
 
 
 def _is_number(value: Any) -> bool:
-    return isinstance(value, (int, float)) and not isinstance(value, bool)
+    # A huge literal such as 1e400 parses to inf, which json.dumps would write as the non-JSON Infinity.
+    if isinstance(value, float):
+        return math.isfinite(value)
+    return isinstance(value, int) and not isinstance(value, bool)
 
 
 def _valid_id(value: Any) -> bool:
@@ -138,14 +315,20 @@ def _spec_subtract(params: Any) -> Any:
         raise RpcError(INVALID_PARAMS, "expected [minuend, subtrahend] or {minuend, subtrahend}")
     if not (_is_number(minuend) and _is_number(subtrahend)):
         raise RpcError(INVALID_PARAMS, "operands must be numbers")
-    return minuend - subtrahend
+    return _finite(minuend - subtrahend)
 
 
 def _spec_sum(params: Any) -> Any:
     values = [] if _is_empty(params) else params
     if not isinstance(values, list) or not all(_is_number(v) for v in values):
         raise RpcError(INVALID_PARAMS, "expected an array of numbers")
-    return sum(values)
+    return _finite(sum(values))
+
+
+def _finite(result: Any) -> Any:
+    if not _is_number(result):
+        raise RpcError(INVALID_PARAMS, "the result overflows")
+    return result
 
 
 def _spec_noop(params: Any) -> Any:
@@ -178,23 +361,28 @@ class TradingDeskEmulator:
     every conformance vector of the spec), with the spec's test methods ``subtract``, ``sum``,
     ``get_data``, ``update``, ``notify_hello`` and ``notify_sum`` available without a token.
 
-    Accounts: the default user (:meth:`credentials`), a restricted user without ``Partner.getClients``
-    (:meth:`restricted_credentials`) and an administrator who only has a long-lived token
-    (:meth:`admin_credentials`). ``User.auth`` and ``User.tokenRefresh`` need no token; every other
-    method needs ``Authorization: Bearer <access or admin token>``. A refresh rotates the pair: the old
-    refresh and access tokens die at once.
+    Accounts: the default user (:meth:`credentials`), who also holds a three-month token issued by the
+    administrator (``User.getInfo``'s ``auth_token``), a restricted user without ``Partner.getClients``
+    and without an administrator token (``auth_token`` null; :meth:`restricted_credentials`), and an
+    administrator account that only has its administrator-issued token (:meth:`admin_credentials`).
+    ``User.auth`` and ``User.tokenRefresh`` need no token; every other method needs
+    ``Authorization: Bearer <access or administrator-issued token>``. A refresh rotates the pair: the old
+    refresh and access tokens die at once. Replies echo the request's ``id`` with its own JSON type.
 
     Error codes: -32001 Unauthorized (missing, bad or expired access token), -32002 Invalid refresh
     token, -32003 Access denied (method not in the user's ``methods``), -32004 Invalid email or
     password, -32005 Campaign not found, and the spec's -32700/-32600/-32601/-32602/-32603.
 
-    Options: ``expiry_format`` picks how ``expire_*_token`` is written (``epoch``, ``epoch_ms``,
-    ``lifetime``, ``date`` or ``php``); ``auth_errors_as_http_401`` answers -32001/-32002 with HTTP 401
-    instead of 200; ``http_status_mapping`` maps error codes to HTTP statuses (the 2008 draft) instead of
-    always 200; ``strict_query_method`` rejects a request whose ``?method=`` differs from the body's
-    with -32600. Both status switches apply to single responses only: a batch answer is always 200.
+    Options: ``expiry_format`` picks how ``expire_*_token`` is written: ``epoch`` (the default, int Unix
+    seconds), ``epoch_ms``, ``lifetime`` (int seconds to live), ``date``, ``php`` or ``zero`` (the
+    guide's literal 0 for both: no expiry information); ``auth_errors_as_http_401`` answers
+    -32001/-32002 with HTTP 401 instead of 200; ``http_status_mapping`` maps error codes to HTTP
+    statuses (the 2008 draft) instead of always 200; ``strict_query_method`` rejects a request whose
+    ``?method=`` differs from the body's with -32600. Both status switches apply to single responses
+    only: a batch answer is always 200.
 
-    Deterministic for a given ``seed``; all time comes from ``clock``. Thread-safe.
+    Deterministic for a given ``seed``; all time comes from ``clock``. Thread-safe. Every choice not
+    fixed by the documents is in :data:`ASSUMPTIONS`.
     """
 
     def __init__(
@@ -228,10 +416,19 @@ class TradingDeskEmulator:
         self._tokens: Dict[str, _Token] = {}
         self._auth_count = 0
         self._refresh_count = 0
+        # Administrator-issued tokens by account id: User.getInfo's auth_token, usable as Bearer.
+        self._admin_tokens: Dict[int, str] = {}
+        issued_at = self._clock.now()
         self._admin_token = self._new_token_locked()
-        self._tokens[self._admin_token] = _Token(
-            "admin", self._data.admin.id, self._clock.now() + admin_token_ttl
-        )
+        # The other users' administrator tokens come from a stream of their own, so the administrator
+        # account's token and every token User.auth issues stay what they were before those existed.
+        issued_rng = random.Random(f"tradingdesk-sandbox-admin-issued:{seed}")
+        for account in (self._data.admin, self._data.default, self._data.restricted):
+            if not account.has_admin_token:
+                continue
+            token = self._admin_token if account.is_admin else self._new_token_locked(issued_rng)
+            self._admin_tokens[account.id] = token
+            self._tokens[token] = _Token("admin", account.id, issued_at + admin_token_ttl)
         self._private: Dict[str, Callable[[JsonObj, SandboxAccount], Any]] = {
             "User.getInfo": self._user_get_info,
             "Campaign.getList": lambda params, account: [c.public() for c in self._data.campaigns],
@@ -264,7 +461,8 @@ class TradingDeskEmulator:
         return {"token": self._admin_token}
 
     def revoke_admin_token(self) -> None:
-        """Make the administrator token fail with -32001 from now on."""
+        """Make the administrator account's token fail with -32001 from now on (``User.getInfo`` of
+        other users keeps showing their own administrator-issued tokens)."""
         with self._lock:
             self._tokens.pop(self._admin_token, None)
 
@@ -383,9 +581,10 @@ class TradingDeskEmulator:
 
     # -- tokens --------------------------------------------------------------------------------
 
-    def _new_token_locked(self) -> str:
+    def _new_token_locked(self, rng: Optional[random.Random] = None) -> str:
+        source = self._token_rng if rng is None else rng
         while True:
-            token = f"{self._token_rng.getrandbits(160):040x}"
+            token = f"{source.getrandbits(160):040x}"
             if token not in self._tokens:
                 return token
 
@@ -453,7 +652,8 @@ class TradingDeskEmulator:
             return self._issue_pair_locked(record.account_id)
 
     def _user_get_info(self, params: JsonObj, account: SandboxAccount) -> JsonObj:
-        return account.info(self._admin_token if account.is_admin else None)
+        # A user without an administrator token gets "auth_token": null (see ASSUMPTIONS).
+        return account.info(self._admin_tokens.get(account.id))
 
     def _campaign_get_info(self, params: JsonObj, account: SandboxAccount) -> JsonObj:
         raw = params.get("id")

@@ -11,10 +11,11 @@ import random
 import re
 import time
 from dataclasses import dataclass
-from typing import Any, Dict, List, Mapping, Optional, Tuple
+from typing import Any, Dict, List, Optional, Tuple
 
 __all__ = [
     "ALL_METHODS",
+    "GUIDE_METHODS",
     "DATA_FIRST_DAY",
     "DATA_LAST_DAY",
     "EXPIRY_FORMATS",
@@ -28,19 +29,26 @@ __all__ = [
 DATA_FIRST_DAY = _dt.date(2023, 6, 1)
 DATA_LAST_DAY = _dt.date(2023, 12, 31)
 
-# Every Trading Desk method the emulator knows; also the `methods` list of a full-rights user.
-ALL_METHODS: Tuple[str, ...] = (
+# The `methods` list of the guide's User.getInfo example, in its order (docs/seeds/002_7fd84ed93695604f.txt).
+GUIDE_METHODS: Tuple[str, ...] = (
     "User.auth",
     "User.tokenRefresh",
-    "User.getInfo",
     "Campaign.getList",
     "Campaign.getInfo",
     "Partner.getClients",
     "Report.getCoverageAndInspection",
-    "Statistic.getTarget",
+    "User.getInfo",
 )
+# Every Trading Desk method the emulator knows; also the `methods` list of a full-rights user: the
+# guide's list plus Statistic.getTarget, which the guide's own curl example calls with a user's token
+# (the example user simply lacks it).
+ALL_METHODS: Tuple[str, ...] = (*GUIDE_METHODS, "Statistic.getTarget")
 
-EXPIRY_FORMATS = ("epoch", "epoch_ms", "lifetime", "date", "php")
+# How ``expire_access_token`` / ``expire_refresh_token`` are written. The guide documents a number (its
+# examples print 0) without saying what it counts; "epoch" (int Unix seconds) is the reference's
+# emulator default, "zero" is the guide's literal 0 ("no expiry information"), the rest exercise the
+# client's other accepted forms (docs/reference/tradingdesk-api.md §2).
+EXPIRY_FORMATS = ("epoch", "epoch_ms", "lifetime", "date", "php", "zero")
 
 # Moscow has had no DST since 2014, so a fixed offset renders "Europe/Moscow" correctly for any
 # date the sandbox clock is likely to show, without depending on the tzdata package.
@@ -70,6 +78,9 @@ def format_expiry(fmt: str, now: float, ttl: float) -> Any:
         return time.strftime("%Y-%m-%d %H:%M:%S", time.gmtime(int(expires)))
     if fmt == "php":
         return php_datetime(_dt.datetime.fromtimestamp(expires, _MOSCOW), 3, "Europe/Moscow")
+    if fmt == "zero":
+        # The guide's examples print 0 for both expiries; read as "no expiry information".
+        return 0
     raise ValueError(f"unknown expiry format {fmt!r}; expected one of {EXPIRY_FORMATS}")
 
 
@@ -103,7 +114,12 @@ def parse_period(period: Any) -> Tuple[_dt.date, _dt.date]:
 
 @dataclass(frozen=True)
 class SandboxAccount:
-    """One sandbox user. ``password`` is None for the administrator, who only has a token."""
+    """One sandbox user. ``password`` is None for the administrator account, which only has a token.
+
+    ``tags`` are titles (the guide: "the list of advertising campaigns available to the user"; the
+    sandbox filters nothing by them), ``groups`` are ``(id, title)`` roles and ``date_create`` is a
+    naive Moscow wall-clock time, all written as the guide's ``User.getInfo`` example writes them.
+    """
 
     id: int
     email: str
@@ -112,19 +128,24 @@ class SandboxAccount:
     groups: Tuple[Tuple[int, str], ...]
     methods: Tuple[str, ...]
     is_admin: bool
-    date_create: Mapping[str, Any]
+    date_create: _dt.datetime
+    # Holds a three-month token issued by the administrator (User.getInfo's auth_token).
+    has_admin_token: bool = False
+    is_active: bool = True
 
     def info(self, auth_token: Optional[str]) -> JsonObj:
+        """``User.getInfo``'s result: exactly the guide's keys, in the guide's order.
+
+        ``auth_token`` is the administrator-issued token, or None (JSON null) for a user who has none.
+        """
         return {
-            "id": self.id,
             "email": self.email,
-            "tags": list(self.tags),
+            "auth_token": auth_token,
+            "tags": [{"title": title} for title in self.tags],
             "groups": [{"id": gid, "title": title} for gid, title in self.groups],
             "methods": list(self.methods),
-            # PHP backends read booleans out of MySQL TINYINT columns, so 1 is the likelier wire form.
-            "is_active": 1,
-            "auth_token": auth_token,
-            "date_create": dict(self.date_create),
+            "isActive": self.is_active,
+            "date_create": php_datetime(self.date_create, 3, "Europe/Moscow"),
         }
 
 
@@ -223,37 +244,44 @@ class SandboxData:
         self.cities: Tuple[_City, ...] = tuple(self._cities(rng))
 
     def _accounts(self, rng: random.Random) -> Tuple[SandboxAccount, SandboxAccount, SandboxAccount]:
+        # The ids are drawn even though User.getInfo no longer shows them: they key the token table, and
+        # drawing them keeps every later value of the seeded stream where it was.
         ids = rng.sample(range(1000, 9999), 3)
+        # Tags, group and creation date of the default user are the guide's example values; the others
+        # follow the same style. Every date is Europe/Moscow (timezone_type 3), as in the guide.
         admin = SandboxAccount(
             ids[0],
             "admin@sandbox.tradingdesk.test",
             None,
-            ("sandbox", "admin"),
-            ((1, "Administrators"),),
+            ("Test1_Jul23", "Test2_Jul23", "Test3_Oct23"),
+            ((1, "default"), (2, "admin")),
             ALL_METHODS,
             True,
-            # timezone_type 1 (offset) here and 3/2 below, so clients meet every PHP DateTime variant.
-            php_datetime(_dt.datetime(2023, 5, 15, 9, 30, 0, 250000), 1, "+03:00"),
+            _dt.datetime(2023, 5, 15, 9, 30, 0),
+            has_admin_token=True,
         )
         default = SandboxAccount(
             ids[1],
             "demo@sandbox.tradingdesk.test",
             self.password,
-            ("sandbox", "demo"),
-            ((2, "Advertisers"),),
+            ("Test1_Jul23", "Test2_Jul23"),
+            ((1, "default"),),
             ALL_METHODS,
             False,
-            php_datetime(_dt.datetime(2023, 6, 1, 12, 0, 0), 3, "Europe/Moscow"),
+            _dt.datetime(2023, 10, 27, 14, 21, 52),
+            # The guide's example user has both kinds of token, as its "Обратите внимание" allows.
+            has_admin_token=True,
         )
         restricted = SandboxAccount(
             ids[2],
             "restricted@sandbox.tradingdesk.test",
             self.password + "-r",
-            ("sandbox",),
-            ((2, "Advertisers"), (3, "Read-only")),
+            ("Test1_Jul23",),
+            ((1, "default"),),
             tuple(m for m in ALL_METHODS if m != "Partner.getClients"),
             False,
-            php_datetime(_dt.datetime(2023, 7, 3, 18, 45, 10, 123456), 2, "MSK"),
+            _dt.datetime(2023, 7, 3, 18, 45, 10),
+            # No administrator token: User.getInfo answers "auth_token": null (see sandbox.ASSUMPTIONS).
         )
         return admin, default, restricted
 

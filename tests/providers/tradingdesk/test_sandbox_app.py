@@ -12,6 +12,7 @@ from werkzeug.test import Client, TestResponse
 
 from integrations.runtime import ManualClock
 from integrations.sandbox.emulator import Emulator
+from integrations_tradingdesk import sandbox as sandbox_module
 from integrations_tradingdesk.sandbox import TradingDeskEmulator
 
 START = 1_700_000_000.0  # 2023-11-14 22:13:20 UTC
@@ -222,6 +223,53 @@ def test_invalid_request_echoes_a_well_typed_id() -> None:
     assert (got["id"], got["error"]["code"]) == ("abc", -32600)
 
 
+# The client sends integer ids, as the guide's examples do ("id": 1); any legal id comes back unchanged.
+ECHOED_IDS = [1, 0, -7, 2**53 + 1, 2**80, 1.5, "1", "", "abc", "\u0438\u0434", None]
+
+
+@pytest.mark.parametrize("request_id", ECHOED_IDS, ids=repr)
+def test_ids_are_echoed_with_their_own_type(request_id: Any) -> None:
+    emulator, client, _ = make()
+    for method, params in (("get_data", None), ("User.auth", emulator.credentials()), ("User.getInfo", {})):
+        body: Dict[str, Any] = {"jsonrpc": "2.0", "method": method, "id": request_id}
+        if params is not None:
+            body["params"] = params
+        reply = json.loads(post(client, body, query_method=method).data)  # User.getInfo: an error reply
+        assert reply["id"] == request_id
+        assert type(reply["id"]) is type(request_id)
+    text = post(client, {"jsonrpc": "2.0", "method": "get_data", "id": request_id}).data.decode()
+    assert f'"id":{json.dumps(request_id)}'.replace("/", "\\/") in text
+
+
+def test_an_int_id_and_a_string_id_stay_apart_in_a_batch() -> None:
+    emulator, client, _ = make()
+    token = login(client, emulator.credentials())["access_token"]
+    body = [
+        {"jsonrpc": "2.0", "method": "subtract", "params": [5, 3], "id": 1},
+        {"jsonrpc": "2.0", "method": "subtract", "params": [9, 3], "id": "1"},
+        {"jsonrpc": "2.0", "method": "User.getInfo", "params": {}, "id": 2},
+        {"jsonrpc": "2.0", "method": "nope", "id": "2"},
+    ]
+    replies = json.loads(post(client, body, token=token).data)
+    typed = {(type(r["id"]).__name__, r["id"]): r for r in replies}
+    assert set(typed) == {("int", 1), ("str", "1"), ("int", 2), ("str", "2")}
+    assert typed[("int", 1)]["result"] == 2
+    assert typed[("str", "1")]["result"] == 6
+    assert typed[("int", 2)]["result"]["email"] == emulator.credentials()["email"]
+    assert typed[("str", "2")]["error"]["code"] == -32601
+
+
+def test_a_non_finite_number_is_not_an_id_and_never_leaves_as_infinity() -> None:
+    _, client, _ = make()
+    got = json.loads(post(client, '{"jsonrpc": "2.0", "method": "get_data", "id": 1e400}', raw=True).data)
+    assert (got["id"], got["error"]["code"]) == (None, -32600)
+    overflow = post(client, {"jsonrpc": "2.0", "method": "sum", "params": [1e308, 1e308], "id": 3})
+    assert b"Infinity" not in overflow.data
+    assert json.loads(overflow.data)["error"]["code"] == -32602
+    huge = post(client, '{"jsonrpc": "2.0", "method": "sum", "params": [1e400], "id": 4}', raw=True)
+    assert json.loads(huge.data)["error"]["code"] == -32602
+
+
 @pytest.mark.parametrize(
     "text",
     [
@@ -291,28 +339,105 @@ def test_constructor_validates_options() -> None:
 # -- users and tokens ---------------------------------------------------------------------------
 
 
+GET_INFO_KEYS = ["email", "auth_token", "tags", "groups", "methods", "isActive", "date_create"]
+
+
 def test_auth_and_get_info() -> None:
     emulator, client, _ = make()
     assert emulator.auth_count == 0
     pair = login(client, emulator.credentials())
     assert emulator.auth_count == 1
-    assert set(pair) == {"access_token", "refresh_token", "expire_access_token", "expire_refresh_token"}
+    assert list(pair) == ["access_token", "refresh_token", "expire_access_token", "expire_refresh_token"]
     assert pair["access_token"] != pair["refresh_token"]
     assert len(pair["access_token"]) == 40
     int(pair["access_token"], 16)
+    assert type(pair["expire_access_token"]) is int and type(pair["expire_refresh_token"]) is int
     info = result(client, "User.getInfo", {}, token=pair["access_token"])
+    # The guide's keys, in the guide's order, and nothing else.
+    assert list(info) == GET_INFO_KEYS
     assert info["email"] == emulator.credentials()["email"]
-    assert isinstance(info["id"], int)
-    assert info["is_active"] == 1
-    assert info["auth_token"] is None
+    assert info["isActive"] is True
+    assert info["tags"] == [{"title": "Test1_Jul23"}, {"title": "Test2_Jul23"}]
+    assert info["groups"] == [{"id": 1, "title": "default"}]
+    assert info["methods"] == [
+        "User.auth",
+        "User.tokenRefresh",
+        "Campaign.getList",
+        "Campaign.getInfo",
+        "Partner.getClients",
+        "Report.getCoverageAndInspection",
+        "User.getInfo",
+        "Statistic.getTarget",
+    ]
     assert info["date_create"] == {
-        "date": "2023-06-01 12:00:00.000000",
+        "date": "2023-10-27 14:21:52.000000",
         "timezone_type": 3,
         "timezone": "Europe/Moscow",
     }
-    assert all(set(g) == {"id", "title"} for g in info["groups"])
-    assert "Partner.getClients" in info["methods"]
-    assert isinstance(info["tags"], list)
+    # The default user also holds an administrator-issued token, distinct from the pair and the
+    # administrator account's.
+    assert isinstance(info["auth_token"], str) and len(info["auth_token"]) == 40
+    assert info["auth_token"] not in (pair["access_token"], pair["refresh_token"])
+    assert info["auth_token"] != emulator.admin_credentials()["token"]
+
+
+def test_get_info_is_written_as_php_writes_it() -> None:
+    emulator, client, _ = make()
+    token = login(client, emulator.credentials())["access_token"]
+    body = {"jsonrpc": "2.0", "method": "User.getInfo", "params": {}, "id": 1}
+    text = post(client, body, query_method="User.getInfo", token=token).data.decode()
+    assert '"isActive":true' in text
+    assert '"timezone":"Europe\\/Moscow"' in text
+    assert '"id":1,"result":{"email":' in text
+
+
+def test_the_default_users_administrator_token_is_a_bearer_token() -> None:
+    emulator, client, clock = make()
+    pair = login(client, emulator.credentials())
+    issued = result(client, "User.getInfo", {}, token=pair["access_token"])["auth_token"]
+    info = result(client, "User.getInfo", {}, token=issued)
+    assert info["email"] == emulator.credentials()["email"]
+    assert info["auth_token"] == issued
+    # Both tokens work at once, as the guide allows; the administrator's cannot be refreshed.
+    assert result(client, "Campaign.getList", {}, token=pair["access_token"])
+    assert error_code(client, "User.tokenRefresh", {"refresh_token": issued}) == -32002
+    # Revoking the administrator account's token leaves this one alone.
+    emulator.revoke_admin_token()
+    assert result(client, "Campaign.getList", {}, token=issued)
+    clock.advance(90 * DAY)
+    assert error_code(client, "Campaign.getList", {}, token=issued) == -32001
+
+
+def test_a_user_without_an_administrator_token_gets_auth_token_null() -> None:
+    emulator, client, _ = make()
+    token = login(client, emulator.restricted_credentials())["access_token"]
+    reply = post(client, {"jsonrpc": "2.0", "method": "User.getInfo", "params": {}, "id": 1}, token=token)
+    assert '"auth_token":null' in reply.data.decode()
+    info = json.loads(reply.data)["result"]
+    assert list(info) == GET_INFO_KEYS
+    assert info["auth_token"] is None
+    assert info["tags"] == [{"title": "Test1_Jul23"}]
+    assert info["groups"] == [{"id": 1, "title": "default"}]
+    assert info["isActive"] is True
+    assert info["date_create"]["timezone_type"] == 3
+
+
+def test_method_names_are_case_sensitive() -> None:
+    _, client, _ = make()
+    # The guide's prose once writes "user.tokenRefresh"; every example writes User.tokenRefresh.
+    assert error_code(client, "user.tokenRefresh", {"refresh_token": "x"}) == -32601
+
+
+def test_assumptions_table() -> None:
+    assert len(sandbox_module.ASSUMPTIONS) >= 10
+    for row in sandbox_module.ASSUMPTIONS:
+        assert len(row) == 3 and all(cell and "|" not in cell and "\n" not in cell for cell in row)
+    situations = [row[0] for row in sandbox_module.ASSUMPTIONS]
+    assert len(set(situations)) == len(situations)
+    table = sandbox_module.assumptions_markdown()
+    assert table.startswith("| Situation | What the sandbox does | Source |\n|---|---|---|\n")
+    assert table.count("\n") == len(sandbox_module.ASSUMPTIONS) + 2
+    assert "auth_token" in table and "assumption" in table
 
 
 def test_auth_failures() -> None:
@@ -479,6 +604,7 @@ def test_strict_query_method() -> None:
             {"date": "2023-11-22 01:13:20.000000", "timezone_type": 3, "timezone": "Europe/Moscow"},
             {"date": "2024-01-14 01:13:20.000000", "timezone_type": 3, "timezone": "Europe/Moscow"},
         ),
+        ("zero", 0, 0),
     ],
 )
 def test_expiry_formats(fmt: str, access: Any, refresh: Any) -> None:
@@ -489,6 +615,16 @@ def test_expiry_formats(fmt: str, access: Any, refresh: Any) -> None:
     assert type(pair["expire_access_token"]) is type(access)
     refreshed = result(client, "User.tokenRefresh", {"refresh_token": pair["refresh_token"]})
     assert refreshed["expire_access_token"] == access
+    assert type(refreshed["expire_refresh_token"]) is type(refresh)
+
+
+def test_zero_expiries_still_expire_after_the_lifetimes() -> None:
+    emulator, client, clock = make(expiry_format="zero", access_token_ttl=3600)
+    pair = login(client, emulator.credentials())
+    assert (pair["expire_access_token"], pair["expire_refresh_token"]) == (0, 0)
+    assert result(client, "User.getInfo", {}, token=pair["access_token"])
+    clock.advance(3600)
+    assert error_code(client, "User.getInfo", {}, token=pair["access_token"]) == -32001
 
 
 def test_expiry_date_is_utc() -> None:
@@ -502,9 +638,14 @@ def test_admin_token() -> None:
     emulator, client, clock = make()
     admin = emulator.admin_credentials()["token"]
     info = result(client, "User.getInfo", {}, token=admin)
+    assert list(info) == GET_INFO_KEYS
     assert info["auth_token"] == admin
-    assert info["date_create"]["timezone_type"] == 1
-    assert info["date_create"]["timezone"] == "+03:00"
+    assert info["date_create"] == {
+        "date": "2023-05-15 09:30:00.000000",
+        "timezone_type": 3,
+        "timezone": "Europe/Moscow",
+    }
+    assert {"id": 1, "title": "default"} in info["groups"]
     assert result(client, "Partner.getClients", {}, token=admin)
     assert error_code(client, "User.tokenRefresh", {"refresh_token": admin}) == -32002
     assert error_code(client, "User.auth", {"email": info["email"], "password": ""}) == -32004

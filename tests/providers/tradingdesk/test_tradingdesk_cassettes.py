@@ -45,6 +45,8 @@ def sandbox_secrets(seed: int = 0) -> Set[str]:
     for _ in range(LOGINS):
         pair = _call(app, "User.auth", emulator.credentials())
         secrets.update((pair["access_token"], pair["refresh_token"]))
+    # The default user also holds an administrator-issued token, which User.getInfo shows.
+    secrets.add(_call(app, "User.getInfo", {}, pair["access_token"])["auth_token"])
     secrets.update(client["email"] for client in _call(app, "Partner.getClients", {}, pair["access_token"]))
     return secrets
 
@@ -58,10 +60,10 @@ def cassette_files() -> List[Path]:
 
 def test_the_secret_list_is_real():
     secrets = sandbox_secrets()
-    assert len(secrets) >= 2 * LOGINS + 6
+    assert len(secrets) >= 2 * LOGINS + 7
     assert {"demo@sandbox.tradingdesk.test", "admin@sandbox.tradingdesk.test"} <= secrets
     assert sandbox_secrets() == secrets  # deterministic for the seed
-    assert sum(bool(re.fullmatch(r"[0-9a-f]{40}", s)) for s in secrets) == 2 * LOGINS + 1
+    assert sum(bool(re.fullmatch(r"[0-9a-f]{40}", s)) for s in secrets) == 2 * LOGINS + 2
 
 
 def test_the_enumerated_tokens_are_the_ones_a_recording_sandbox_issues(td_live, clock):

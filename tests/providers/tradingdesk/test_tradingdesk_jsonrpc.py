@@ -252,8 +252,10 @@ def test_tolerated_success_envelopes(reply, result):
     ],
 )
 def test_every_error_form_becomes_an_rpc_error(error, rpc_code, code, message):
-    for reply in ({"jsonrpc": "2.0", "error": error, "id": 1},
-                  {"jsonrpc": "2.0", "result": None, "error": error, "id": "1"}):  # 1.0 style, string id
+    for reply in (
+        {"jsonrpc": "2.0", "error": error, "id": 1},
+        {"jsonrpc": "2.0", "result": None, "error": error, "id": "1"},
+    ):  # 1.0 style, string id
         failure = jsonrpc.parse_reply(reply, 1).error
         assert isinstance(failure, RpcError)
         assert (failure.rpc_code, failure.code, failure.message) == (rpc_code, code, message)
@@ -261,8 +263,13 @@ def test_every_error_form_becomes_an_rpc_error(error, rpc_code, code, message):
 
 def test_a_batch_reply_may_echo_ids_in_another_type():
     sent = [jsonrpc.envelope("a", None, 1), jsonrpc.envelope("b", None, 2)]
-    outcomes = jsonrpc.decode(sent, [{"jsonrpc": "2.0", "result": "B", "id": "2"},
-                                     {"jsonrpc": "2.0", "result": "A", "error": None, "id": "1"}])
+    outcomes = jsonrpc.decode(
+        sent,
+        [
+            {"jsonrpc": "2.0", "result": "B", "id": "2"},
+            {"jsonrpc": "2.0", "result": "A", "error": None, "id": "1"},
+        ],
+    )
     assert [o.result for o in outcomes] == ["A", "B"]
     assert [o.id for o in outcomes] == [1, 2]
 

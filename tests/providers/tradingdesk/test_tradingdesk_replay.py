@@ -23,11 +23,12 @@ def test_user_info(integrations_session):
         info = s.client.user_info()
     assert isinstance(info, UserInfo)
     assert set(info.methods) == set(ALL_METHODS)
-    assert [g.title for g in info.groups] == ["Advertisers"]
-    assert info.tags == ("sandbox", "demo") and info.is_active is True
-    assert info.created_at == dt.datetime(2023, 6, 1, 9, 0, tzinfo=dt.timezone.utc)
+    # The guide's example user (docs/seeds/002_7fd84ed93695604f.txt, User.getInfo), as the sandbox serves it.
+    assert [g.title for g in info.groups] == ["default"]
+    assert info.tags == ("Test1_Jul23", "Test2_Jul23") and info.is_active is True
+    assert info.created_at == dt.datetime(2023, 10, 27, 11, 21, 52, tzinfo=dt.timezone.utc)
     assert info.created_at.utcoffset() == dt.timedelta(hours=3)  # Europe/Moscow, from PHP's DateTime
-    assert info.email and isinstance(info.id, int)
+    assert info.email and info.id is None  # the guide's reply carries no id
 
 
 def test_campaigns_and_one_campaign(integrations_session):
