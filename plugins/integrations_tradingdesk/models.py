@@ -204,7 +204,7 @@ class Group:
 
 @attrs.frozen(kw_only=True)
 class UserInfo:
-    """``User.getInfo``. ``tags`` are the titles of the campaigns (РК) the user can see;
+    """``User.getInfo``. ``tags`` are the titles of the advertising campaigns the user can see;
     ``created_at`` is timezone-aware (from PHP's ``date_create``). The administrator's ``auth_token``
     is deliberately not kept; ``email`` is left out of ``repr``."""
 
