@@ -1,4 +1,9 @@
-"""Deterministic in-process emulator of the ALOR Broker test contour (``oauthdev`` and ``apidev``)."""
+"""Deterministic in-process emulator of the ALOR Broker test contour (``oauthdev`` and ``apidev``).
+
+Every answer follows, in this order: the getting-started guide's examples (docs/seeds/000_*.txt), the
+official spec ``WarpOpenAPIv2.yml`` as summarised in docs/reference/alor-api.md, and where both are
+silent an assumption. Every error answer is listed in :data:`ERRORS` with its source.
+"""
 
 from __future__ import annotations
 
@@ -13,7 +18,7 @@ from collections.abc import Callable, Mapping
 from decimal import Decimal
 from functools import partial
 from http import HTTPStatus
-from typing import Any, NamedTuple
+from typing import Any, NamedTuple, Optional
 from urllib.parse import parse_qsl
 
 from werkzeug.wsgi import get_input_stream
@@ -26,6 +31,7 @@ from .sandbox_data import (
     CONDITIONS,
     EMPTY_BOOK,
     FORMATS,
+    MARKETS_OF_PORTFOLIO_KIND,
     MAX_DEPTH,
     TIME_IN_FORCE,
     Book,
@@ -34,46 +40,325 @@ from .sandbox_data import (
     positive_decimal,
 )
 
-__all__ = ["AlorEmulator"]
+__all__ = ["ERRORS", "AlorEmulator", "ErrorAnswer", "error_table_markdown"]
 
 Environ = dict[str, Any]
 JsonObj = dict[str, Any]
 Reply = tuple[int, bytes, str]  # status, body, content type ("" when the body is empty)
-Outcome = tuple[int, JsonObj]
+Outcome = tuple[int, Any]  # status and JSON body (None: an empty body)
+
+
+class ErrorAnswer(NamedTuple):
+    """One error answer of the emulator: when it is sent, what it is, and on what authority.
+
+    ``body`` is None for an empty body, else a JSON object whose ``message`` may hold ``{name}``
+    fields filled in per request. ``source`` is ``"spec"`` when both the status and the body are the
+    spec's, else ``"assumption"`` (``reason`` says what is documented and what is assumed).
+    """
+
+    situation: str
+    status: int
+    body: Optional[JsonObj]
+    source: str
+    reason: str
+
+
+_DEPTH_MESSAGE = f"depth must be an integer from 1 to {MAX_DEPTH}"
+
+#: Every error answer the emulator sends. The README's table is generated from this one
+#: (:func:`error_table_markdown`), and tests/providers/alor/test_sandbox_documented_shapes.py checks
+#: that each entry is what the emulator sends.
+ERRORS: dict[str, ErrorAnswer] = {
+    # -- oauth: POST /refresh ----------------------------------------------------------------------
+    "refresh_rejected": ErrorAnswer(
+        "POST /refresh with a missing, unknown, malformed or revoked (superseded) refresh token",
+        403,
+        None,
+        "assumption",
+        "The status is the spec's ('could not generate a JWT: the refresh token is wrong or has "
+        "expired', reference §3); the body is undocumented: sent empty.",
+    ),
+    "refresh_body_not_json": ErrorAnswer(
+        "POST /refresh with a body that is not JSON",
+        400,
+        {"message": "Request body is not valid JSON"},
+        "assumption",
+        "Undocumented; a 400 with a message, like every documented 400 of the API.",
+    ),
+    "refresh_allowed_portfolios_malformed": ErrorAnswer(
+        "POST /refresh whose allowedPortfolios is not a JSON array of strings",
+        400,
+        {"message": "allowedPortfolios must be a JSON array of portfolio names"},
+        "assumption",
+        "The spec gives allowedPortfolios as a JSON array (reference §3); its refusal is undocumented.",
+    ),
+    "refresh_allowed_portfolios_foreign": ErrorAnswer(
+        "POST /refresh whose allowedPortfolios names a portfolio the account does not have",
+        400,
+        {"message": "allowedPortfolios names a portfolio of another account"},
+        "assumption",
+        "Undocumented (a 403 would be as plausible). An empty list is ignored.",
+    ),
+    # -- routing -----------------------------------------------------------------------------------
+    "route_not_found": ErrorAnswer(
+        "Any path the emulator does not serve (oauth or api)",
+        404,
+        None,
+        "assumption",
+        "Plain HTTP; the spec's 404 'resource not found' has no body.",
+    ),
+    "method_not_allowed": ErrorAnswer(
+        "A served path with another HTTP method",
+        405,
+        None,
+        "assumption",
+        "Plain HTTP; undocumented.",
+    ),
+    # -- authentication and rights -----------------------------------------------------------------
+    "unauthorized": ErrorAnswer(
+        "No Bearer JWT, or a malformed, forged, expired or foreign (other seed) one, on any api "
+        "endpoint except /md/v2/time",
+        401,
+        None,
+        "assumption",
+        "The status is the spec's (a missing, expired or other-contour JWT, reference §5, §7); the body "
+        "is undocumented: sent empty.",
+    ),
+    "portfolio_forbidden": ErrorAnswer(
+        "An order command, cancel or order list for a portfolio that is not in the JWT's portfolios claim",
+        403,
+        None,
+        "assumption",
+        "The status is the spec's ('insufficient rights', reference §5, §7); the body is undocumented: "
+        "sent empty. Such a command is not remembered under its request id (it never reached trading).",
+    ),
+    # -- order books -------------------------------------------------------------------------------
+    "depth_out_of_range": ErrorAnswer(
+        "GET /md/v2/orderbooks with depth that is not an integer from 1 to 50",
+        400,
+        {"message": _DEPTH_MESSAGE},
+        "assumption",
+        "The spec's range is 1..50, default 20 (the guide's 'default and maximum 20' is older; the "
+        "spec is followed). What the server does outside it is undocumented (reference §4): a 400.",
+    ),
+    "format_unknown": ErrorAnswer(
+        "format that is not Simple, Slim or Heavy (any case), on order books and order lists",
+        400,
+        {"message": "format must be one of Simple, Slim, Heavy"},
+        "assumption",
+        "The spec lists the three formats; the refusal is undocumented.",
+    ),
+    "exchange_unknown": ErrorAnswer(
+        "GET /md/v2/orderbooks/{exchange}/... with an exchange other than MOEX or SPBX",
+        400,
+        {"message": "Unknown exchange {exchange}"},
+        "assumption",
+        "The spec's exchanges are MOEX and SPBX; the refusal is undocumented.",
+    ),
+    "symbol_unknown": ErrorAnswer(
+        "GET /md/v2/orderbooks for an unknown symbol, or an instrumentGroup that is not the symbol's "
+        "board (option unknown_symbol_status=200: a 200 with both sides empty instead)",
+        404,
+        None,
+        "assumption",
+        "The order book documents only 200 and 401; /md/v2/Securities documents 404 for an unknown "
+        "symbol (reference §4).",
+    ),
+    # -- order commands: POST /commandapi/warptrans/TRADE/v2/client/orders/actions/{kind} ----------
+    "request_id_missing": ErrorAnswer(
+        "An order command without X-REQID or X-ALOR-REQID",
+        400,
+        {"message": "X-REQID header is required"},
+        "assumption",
+        "The spec marks X-REQID required; the refusal is undocumented: a 400 with only a message.",
+    ),
+    "request_id_repeated": ErrorAnswer(
+        "An order command whose request id this login has used before (any command endpoint)",
+        400,
+        {
+            "message": "Request with such {header} was already handled. We return the response to that "
+            "request.",
+            "oldResponse": {"statusCode": "<first status>", "body": "<first body>"},
+        },
+        "spec",
+        "The spec's 400 schema and text (reference §5). Naming X-REQID rather than X-ALOR-REQID when the "
+        "client sent X-REQID is an assumption. The first answer is kept forever, 400s included.",
+    ),
+    "body_not_json": ErrorAnswer(
+        "An order command whose body is not JSON",
+        400,
+        {"message": "Request body is not valid JSON"},
+        "assumption",
+        "Undocumented: a 400 with only a message (no invented code).",
+    ),
+    "portfolio_missing": ErrorAnswer(
+        "An order command without user.portfolio",
+        400,
+        {"message": "user.portfolio is required"},
+        "assumption",
+        "Undocumented: a 400 with only a message.",
+    ),
+    "side_invalid": ErrorAnswer(
+        "An order command whose side is not buy or sell (any case)",
+        400,
+        {"message": "side must be buy or sell"},
+        "assumption",
+        "Undocumented: a 400 with only a message.",
+    ),
+    "quantity_invalid": ErrorAnswer(
+        "An order command whose quantity is not a positive integer (lots)",
+        400,
+        {"message": "Invalid or unsupported quantity"},
+        "assumption",
+        "The text is the spec's /cws (WebSocket commands) error example (reference §5); that REST sends "
+        "it too is assumed.",
+    ),
+    "comment_invalid": ErrorAnswer(
+        "An order command whose comment is not a string of at most 100 characters",
+        400,
+        {"message": "comment must be a string of at most 100 characters"},
+        "assumption",
+        "The spec's 100-character limit; the refusal is undocumented.",
+    ),
+    "time_in_force_invalid": ErrorAnswer(
+        "An order command with an unknown timeInForce",
+        400,
+        {"message": "Unknown timeInForce"},
+        "assumption",
+        "The spec's six values; the refusal is undocumented.",
+    ),
+    "instrument_missing": ErrorAnswer(
+        "An order command without instrument.symbol or instrument.exchange",
+        400,
+        {"message": "instrument.symbol and instrument.exchange are required"},
+        "assumption",
+        "Undocumented: a 400 with only a message.",
+    ),
+    "instrument_unknown": ErrorAnswer(
+        "An order command for an unknown instrument, or an instrumentGroup that is not its board",
+        400,
+        {"message": "Instrument {exchange}:{symbol} not found"},
+        "assumption",
+        "Undocumented: a 400 with only a message (the spec also lists a bodiless 404 for commands).",
+    ),
+    "market_mismatch": ErrorAnswer(
+        "An order command for an instrument whose market the portfolio does not trade (D: FOND and "
+        "SPBX, G: CURR, 7500: FORTS), e.g. MOEX:SBER on G39004",
+        400,
+        {"message": "Portfolio {portfolio} does not trade on the {market} market ({exchange}:{symbol})"},
+        "assumption",
+        "ALOR issues portfolios per market; the refusal's text is undocumented: a 400 with only a "
+        "message. That D portfolios trade SPBX is an assumption too.",
+    ),
+    "price_invalid": ErrorAnswer(
+        "A limit or stop-limit command without a positive price",
+        400,
+        {"message": "price must be a positive number"},
+        "assumption",
+        "Undocumented: a 400 with only a message.",
+    ),
+    "stop_condition_invalid": ErrorAnswer(
+        "A stop or stop-limit command without a positive triggerPrice and a known condition",
+        400,
+        {"message": "triggerPrice and condition (More, Less, MoreOrEqual, LessOrEqual) are required"},
+        "assumption",
+        "Undocumented: a 400 with only a message.",
+    ),
+    "protecting_seconds_invalid": ErrorAnswer(
+        "A stop or stop-limit command whose protectingSeconds is not an integer from 1 to 300",
+        400,
+        {"message": "protectingSeconds must be an integer from 1 to 300"},
+        "assumption",
+        "The spec's range; the refusal is undocumented.",
+    ),
+    # -- cancel: DELETE /commandapi/warptrans/TRADE/v2/client/orders/{orderId | all} ----------------
+    "cancel_parameters_missing": ErrorAnswer(
+        "A cancel without portfolio, or with an exchange other than MOEX or SPBX",
+        400,
+        {"message": "portfolio and exchange (MOEX or SPBX) are required"},
+        "assumption",
+        "The spec marks both required; the refusal is undocumented.",
+    ),
+    "cancel_stop_invalid": ErrorAnswer(
+        "A cancel of one order without stop, or any cancel whose stop is not true or false (any case)",
+        400,
+        {"message": "stop must be true or false"},
+        "assumption",
+        "The spec marks stop required on a single cancel; the refusal is undocumented.",
+    ),
+    "cancel_not_found": ErrorAnswer(
+        "A cancel of an order that is unknown, not working, of another portfolio or exchange, or of "
+        "the other kind (stop flag)",
+        400,
+        {"code": "OrderToCancelNotFound (404)", "message": "Order to cancel not found"},
+        "spec",
+        "The spec's 400 example for DELETE .../orders/{orderId} (reference §5).",
+    ),
+    "cancel_all_nothing": ErrorAnswer(
+        "DELETE .../orders/all when no matching order is working",
+        400,
+        {"code": "OrderToCancelNotFound", "message": "Orders to cancel not found"},
+        "spec",
+        "The spec's 400 example for DELETE .../orders/all (reference §5).",
+    ),
+    # -- order lists: GET /md/v2/Clients/{exchange}/{portfolio}/{orders | stoporders}[/{orderId}] ----
+    "order_not_found": ErrorAnswer(
+        "GET one order or stop order that is unknown or belongs to another portfolio, exchange or kind",
+        404,
+        None,
+        "assumption",
+        "The status is the spec's (reference §6); the body is undocumented: sent empty.",
+    ),
+}
+
+
+def error_table_markdown() -> str:
+    """:data:`ERRORS` as a Markdown table (situation | status | body | source), for the README."""
+    rows = ["| Situation | Status | Body | Source |", "| --- | --- | --- | --- |"]
+    for answer in ERRORS.values():
+        body = "(empty)" if answer.body is None else json.dumps(answer.body, ensure_ascii=False)
+        body = body.replace("|", "\\|")
+        rows.append(f"| {answer.situation} | {answer.status} | `{body}` | {answer.source}: {answer.reason} |")
+    return "\n".join(rows)
+
 
 _JSON = "application/json; charset=utf-8"
 _TEXT = "text/plain; charset=utf-8"
 _STATUS_LINES = {s.value: f"{s.value} {s.phrase}" for s in HTTPStatus}
-_R401: Reply = (401, b"", "")
-_R404: Reply = (404, b"", "")
-_R405: Reply = (405, b"", "")
 _SCOPE = "OrdersRead OrdersCreate Trades Personal Stats"
+_ISSUER = "Alor.Identity"
+_AUDIENCE = "Client WARP WarpATConnector subscriptionsApi CommandApi InstrumentApi TradingViewPlatform"
+# The guide's token header is {"alg":"ES256","typ":"JWT","cty":"JWT"}; only alg differs, see AlorEmulator.
+_JWT_HEADER = b'{"alg":"HS256","typ":"JWT","cty":"JWT"}'
 _EXCHANGES = frozenset({"MOEX", "SPBX"})
 _ORDERS_PATH = ["commandapi", "warptrans", "trade", "v2", "client", "orders"]
 _KINDS = frozenset({"market", "limit", "stop", "stoplimit"})
 _TOKEN_CACHE_LIMIT = 4096
-_DUPLICATE = "Request with such {} was already handled. We return the response to that request."
-_NOT_FOUND_ONE: JsonObj = {"code": "OrderToCancelNotFound (404)", "message": "Order to cancel not found"}
-_NOT_FOUND_ALL: JsonObj = {"code": "OrderToCancelNotFound", "message": "Orders to cancel not found"}
 _DEFAULT_LOGIN = ACCOUNTS[0].login
-
-
-class _Principal(NamedTuple):
-    login: str
-    portfolios: frozenset[str]
-    exp: int
 
 
 def _json(status: int, obj: Any) -> Reply:
     return status, json.dumps(obj, separators=(",", ":"), ensure_ascii=False).encode("utf-8"), _JSON
 
 
-def _bad(message: str, code: str = "Validation") -> Outcome:
-    return 400, {"code": code, "message": message}
+def _answer(key: str, **fields: Any) -> Outcome:
+    """The status and JSON body (None: empty) of :data:`ERRORS` ``[key]``, its message filled in."""
+    answer = ERRORS[key]
+    if answer.body is None:
+        return answer.status, None
+    body = dict(answer.body)
+    if fields:
+        body["message"] = str(body["message"]).format(**fields)
+    return answer.status, body
 
 
-def _forbidden(portfolio: str) -> Outcome:
-    return 403, {"message": f"Access to portfolio {portfolio} is denied"}
+def _reply(outcome: Outcome) -> Reply:
+    status, body = outcome
+    return (status, b"", "") if body is None else _json(status, body)
+
+
+def _error(key: str, **fields: Any) -> Reply:
+    return _reply(_answer(key, **fields))
 
 
 def _b64(data: bytes) -> str:
@@ -90,6 +375,17 @@ def _ci(obj: Any) -> JsonObj:
     return {str(k).lower(): v for k, v in obj.items()} if isinstance(obj, dict) else {}
 
 
+def _format(query: dict[str, str]) -> Optional[str]:
+    fmt = (query.get("format") or "simple").lower()
+    return fmt if fmt in FORMATS else None
+
+
+class _Principal(NamedTuple):
+    login: str
+    portfolios: frozenset[str]
+    exp: int
+
+
 class AlorEmulator:
     """Emulator of the ALOR test contour: ``oauth`` (``POST /refresh``) and ``api`` (md + commandapi).
 
@@ -98,22 +394,39 @@ class AlorEmulator:
     threaded. Construction does no I/O.
 
     Accounts: ``P039004`` (default; portfolios ``D39004 G39004 750039004 D39014 G39014 750039014``) and
-    ``P039005`` (``D39005 G39005 750039005``). Each has exactly one valid refresh token at a time.
+    ``P039005`` (``D39005 G39005 750039005``). Each has exactly one valid refresh token at a time. A
+    ``D`` portfolio trades the stock market (``FOND``: boards TQBR, TQOB, TQCB; and ``SPBX``), a ``G``
+    portfolio the currency market (``CURR``: CETS), a ``7500`` portfolio the derivatives market
+    (``FORTS``: RFUD). The instruments are in :mod:`.sandbox_data`.
 
-    Choices where the public sources leave the behaviour open:
+    **The access token** is the guide's (Шаг 4): header ``{"alg":..,"typ":"JWT","cty":"JWT"}`` and the
+    claims ``sub ent ein clientid azp agreements portfolios scope exp iat iss aud`` in that order, all
+    strings except ``exp`` and ``iat`` (Unix seconds, from the emulator clock). **One deliberate
+    deviation:** it is signed with HS256 under a per-seed key, and its header says so, where the
+    contour signs with ES256. ES256 signatures are randomised, which would break byte-identical
+    re-recording; clients never verify the signature (docs/reference/alor-api.md §2). So, unlike the
+    contour's, two tokens minted in the same second for the same account and portfolios are
+    byte-identical (they carry the same claims, so nothing can tell them apart). Tokens stay valid
+    until ``exp`` even after the refresh token is rotated, as stateless JWTs do.
 
-    * ``allowedPortfolios`` naming a portfolio the account does not own -> 400; an empty list is ignored.
-    * Access tokens are HS256 JWTs signed with a per-seed key. They stay valid until ``exp`` even after
-      the refresh token is rotated, as stateless JWTs do.
-    * The order books are fixed per seed (only timestamps move). An unknown symbol, or an
-      ``instrumentGroup`` that is not the symbol's board -> ``unknown_symbol_status`` (404 with an empty
-      body; 200 gives empty sides). Unknown exchange, depth outside 1..50 or unknown format -> 400.
+    **Error answers** are all in :data:`ERRORS`, each with its source (spec or assumption).
+
+    Other choices where the public sources leave the behaviour open:
+
+    * The order books are fixed per seed (only timestamps move); sides are best-first; depth 1..50,
+      default 20 (the spec). Every price is written with a fraction (``92345.0``), as the documented
+      prices are JSON floats; volumes are integers (lots). Bond levels carry the yield ``y`` in Slim
+      only, as in the spec's examples.
     * Request ids are deduplicated per login, across all create endpoints, forever. Every answer given
-      after authentication is remembered (400 and 403 too), so a replay's ``oldResponse`` carries
-      whatever the first status was. The duplicate message names the header the client used.
-    * Cancelling a filled or cancelled order, or with the wrong ``stop`` flag or exchange -> 400 not
-      found. ``DELETE .../all`` without ``stop`` cancels regular and stop orders alike.
-    * Order lists are always in Simple format; modify (PUT) is not emulated.
+      after the request passed authentication and the portfolio check is remembered, 400s included, so
+      a replay's ``oldResponse`` carries whatever the first status was.
+    * A market order fills at once at the best opposite price. Cancelling a filled or cancelled order,
+      or with the wrong ``stop`` flag or exchange -> 400 not found. ``DELETE .../all`` without ``stop``
+      cancels regular and stop orders alike.
+    * Order lists honour ``format`` with the spec's Order and StopOrder schemas (field names and order
+      per format). A stop order's ``exchangeOrderId`` is null until it triggers (it never does here),
+      its ``protectingSeconds`` defaults to 15 (the spec's example). ``allowMargin`` is not checked.
+      Modify (PUT) is not emulated.
 
     Test controls: :meth:`issue_refresh_token`, :attr:`refresh_count`, :attr:`orders_placed`,
     :meth:`delay_next_command`.
@@ -123,7 +436,7 @@ class AlorEmulator:
         self,
         *,
         seed: int = 0,
-        clock: Clock | None = None,
+        clock: Optional[Clock] = None,
         access_token_ttl: float = 1800.0,
         unknown_symbol_status: int = 404,
     ) -> None:
@@ -132,17 +445,17 @@ class AlorEmulator:
         self._unknown_status = int(unknown_symbol_status)
         self._rng = random.Random(seed)
         self._key = hashlib.sha256(f"alor-emulator-jwt:{seed}".encode("ascii")).digest()
-        self._jwt_header = _b64(b'{"alg":"HS256","typ":"JWT"}')
+        self._jwt_header = _b64(_JWT_HEADER)
         self._lock = threading.Lock()
         self._market = build_market(seed)
         self._accounts = {a.login: a for a in ACCOUNTS}
+        self._markets_of = {p.name: MARKETS_OF_PORTFOLIO_KIND[p.kind] for a in ACCOUNTS for p in a.portfolios}
         self._azp = {a.login: f"{self._rng.getrandbits(80):020x}" for a in ACCOUNTS}
         self._refresh_of: dict[str, str] = {}
         self._login_of: dict[str, str] = {}
         for account in ACCOUNTS:
             self._rotate(account.login)
         self._verified: dict[str, _Principal] = {}
-        self._jti = 0
         self._refreshes = 0
         self._orders: dict[str, Order] = {}
         self._next_order = 18995978560 + self._rng.randrange(1_000_000)
@@ -162,7 +475,7 @@ class AlorEmulator:
         with self._lock:
             return {"refresh_token": self._refresh_of[_DEFAULT_LOGIN]}
 
-    def issue_refresh_token(self, login: str | None = None) -> str:
+    def issue_refresh_token(self, login: Optional[str] = None) -> str:
         """Give ``login`` (the default account if None) a new refresh token; the old one stops working."""
         login = login or _DEFAULT_LOGIN
         with self._lock:
@@ -223,16 +536,16 @@ class AlorEmulator:
 
     def _handle_oauth(self, environ: Environ, raw: bytes) -> Reply:
         if environ.get("PATH_INFO", "").strip("/").lower() != "refresh":
-            return _R404
+            return _error("route_not_found")
         if environ["REQUEST_METHOD"] != "POST":
-            return _R405
+            return _error("method_not_allowed")
         query = _query(environ)
         body: JsonObj = {}
         if raw.strip():
             try:
                 body = _ci(json.loads(raw))
             except ValueError:
-                return 400, b"Malformed JSON body", _TEXT
+                return _error("refresh_body_not_json")
         # The body wins over the query; the SDK posts an empty ?token= next to a body token.
         token = body.get("token") or query.get("token")
         allowed: Any = body.get("allowedportfolios")
@@ -243,17 +556,17 @@ class AlorEmulator:
                 allowed = False
         valid = isinstance(allowed, list) and all(isinstance(x, str) for x in allowed)
         if allowed is not None and not valid:
-            return 400, b"allowedPortfolios must be a JSON array of strings", _TEXT
+            return _error("refresh_allowed_portfolios_malformed")
         now = self._clock.now()
         with self._lock:
             login = self._login_of.get(token) if isinstance(token, str) else None
             if login is None:
-                return 403, b"Invalid or expired refresh token", _TEXT
+                return _error("refresh_rejected")
             account = self._accounts[login]
-            if allowed and not set(allowed) <= set(account.portfolios):
-                return 400, b"allowedPortfolios names a portfolio of another client", _TEXT
-            self._jti += 1
+            if allowed and not set(allowed) <= set(account.names):
+                return _error("refresh_allowed_portfolios_foreign")
             self._refreshes += 1
+            # The guide's claims, in the guide's order and with its value types.
             claims = {
                 "sub": login,
                 "ent": "client",
@@ -261,11 +574,12 @@ class AlorEmulator:
                 "clientid": account.clientid,
                 "azp": self._azp[login],
                 "agreements": account.agreements,
-                "portfolios": " ".join(p for p in account.portfolios if not allowed or p in allowed),
+                "portfolios": " ".join(p for p in account.names if not allowed or p in allowed),
                 "scope": _SCOPE,
-                "iat": int(now),
                 "exp": int(now + self._ttl),
-                "jti": f"{self._jti:016x}",
+                "iat": int(now),
+                "iss": _ISSUER,
+                "aud": _AUDIENCE,
             }
         signing_input = f"{self._jwt_header}.{_b64(json.dumps(claims, separators=(',', ':')).encode())}"
         return _json(200, {"AccessToken": f"{signing_input}.{self._sign(signing_input)}"})
@@ -273,12 +587,13 @@ class AlorEmulator:
     def _sign(self, signing_input: str) -> str:
         return _b64(hmac.new(self._key, signing_input.encode("ascii"), hashlib.sha256).digest())
 
-    def _principal(self, environ: Environ) -> _Principal | None:
+    def _principal(self, environ: Environ) -> Optional[_Principal]:
         scheme, _, token = environ.get("HTTP_AUTHORIZATION", "").partition(" ")
         token = token.strip()
         if scheme.lower() != "bearer" or not token:
             return None
-        # Verified tokens are cached so the hot path pays one dict lookup instead of an HMAC.
+        # Verified tokens are cached so the hot path pays one dict lookup instead of an HMAC. Equal
+        # tokens carry equal claims, so they share an entry.
         with self._lock:
             principal = self._verified.get(token)
         if principal is None:
@@ -291,7 +606,7 @@ class AlorEmulator:
                 self._verified[token] = principal
         return principal if principal.exp > self._clock.now() else None
 
-    def _verify(self, token: str) -> _Principal | None:
+    def _verify(self, token: str) -> Optional[_Principal]:
         parts = token.split(".")
         if len(parts) != 3 or not token.isascii():
             return None
@@ -310,41 +625,45 @@ class AlorEmulator:
         n = len(low)
         if n >= 3 and low[0] == "md" and low[1] == "v2":
             if n == 3 and low[2] == "time":
-                return _json(200, int(self._clock.now())) if method == "GET" else _R405
+                return _json(200, int(self._clock.now())) if method == "GET" else _error("method_not_allowed")
             if n == 5 and low[2] == "orderbooks":
-                return self._orderbook(environ, segs[3], segs[4]) if method == "GET" else _R405
+                if method != "GET":
+                    return _error("method_not_allowed")
+                return self._orderbook(environ, segs[3], segs[4])
             if n in (6, 7) and low[2] == "clients" and low[5] in ("orders", "stoporders"):
                 if method != "GET":
-                    return _R405
+                    return _error("method_not_allowed")
                 return self._list_orders(environ, segs[3].upper(), segs[4], low[5] == "stoporders", segs[6:])
         elif n in (7, 8) and low[:6] == _ORDERS_PATH:
             if n == 8 and low[6] == "actions" and low[7] in _KINDS:
-                return self._create(environ, raw, low[7]) if method == "POST" else _R405
+                return (
+                    self._create(environ, raw, low[7]) if method == "POST" else _error("method_not_allowed")
+                )
             if n == 7 and low[6] != "actions":
                 if method != "DELETE":
-                    return _R405
+                    return _error("method_not_allowed")
                 return self._cancel(environ, None if low[6] == "all" else segs[6])
-        return _R404
+        return _error("route_not_found")
 
     # -- Market data ----------------------------------------------------------------------------------
 
     def _orderbook(self, environ: Environ, exchange: str, symbol: str) -> Reply:
         if self._principal(environ) is None:
-            return _R401
+            return _error("unauthorized")
         query = _query(environ)
-        depth = 20
+        depth = 20  # the spec's default
         if query.get("depth"):
             try:
                 depth = int(query["depth"])
             except ValueError:
                 depth = 0
             if not 1 <= depth <= MAX_DEPTH:
-                return _json(400, {"message": f"depth must be an integer from 1 to {MAX_DEPTH}"})
-        fmt = (query.get("format") or "simple").lower()
-        if fmt not in FORMATS:
-            return _json(400, {"message": "format must be one of Simple, Slim, Heavy"})
+                return _error("depth_out_of_range")
+        fmt = _format(query)
+        if fmt is None:
+            return _error("format_unknown")
         if exchange.upper() not in _EXCHANGES:
-            return _json(400, {"message": f"Unknown exchange {exchange}"})
+            return _error("exchange_unknown", exchange=exchange)
         book = self._lookup(exchange, symbol, query.get("instrumentgroup"))
         if book is None:
             if self._unknown_status != 200:
@@ -352,7 +671,7 @@ class AlorEmulator:
             book = EMPTY_BOOK
         return 200, book.render(fmt, depth, self._clock.now()), _JSON
 
-    def _lookup(self, exchange: str, symbol: str, group: str | None) -> Book | None:
+    def _lookup(self, exchange: str, symbol: str, group: Optional[str]) -> Optional[Book]:
         book = self._market.get((exchange.upper(), symbol.upper()))
         if book is None or book.instrument is None or (group and group.upper() != book.instrument.board):
             return None
@@ -363,26 +682,25 @@ class AlorEmulator:
     def _create(self, environ: Environ, raw: bytes, kind: str) -> Reply:
         principal = self._principal(environ)
         if principal is None:
-            return _R401  # not "handled": a retry with a fresh token must still be able to place it
+            return _error("unauthorized")  # not "handled": a retry with a fresh token must still place it
         header = "X-REQID" if environ.get("HTTP_X_REQID") else "X-ALOR-REQID"
         reqid = environ.get("HTTP_X_REQID") or environ.get("HTTP_X_ALOR_REQID")
         if not reqid:
-            return _json(400, {"code": "Validation", "message": "X-REQID header is required"})
+            return _error("request_id_missing")
         now = self._clock.now()
         with self._lock:
             key = (principal.login, reqid)
             old = self._handled.get(key)
             if old is not None:
-                return _json(
-                    400,
-                    {
-                        "message": _DUPLICATE.format(header),
-                        "oldResponse": {"statusCode": old[0], "body": old[1]},
-                    },
-                )
-            status, body = self._handled[key] = self._place(principal, kind, raw, now)
+                status, body = _answer("request_id_repeated", header=header)
+                body["oldResponse"] = {"statusCode": old[0], "body": old[1]}
+                return _json(status, body)
+            outcome = self._place(principal, kind, raw, now)
+            if outcome[0] == 403:
+                return _reply(outcome)  # refused before trading: the id stays unused
+            self._handled[key] = outcome
             delay, self._delay = self._delay, 0.0
-        reply = _json(status, body)
+        reply = _reply(outcome)
         if delay > 0:
             time.sleep(delay)  # real time on purpose, see delay_next_command
         return reply
@@ -392,58 +710,65 @@ class AlorEmulator:
         try:
             data = _ci(json.loads(raw, parse_float=Decimal))
         except ValueError:
-            return _bad("Request body is not valid JSON", "InvalidJson")
+            return _answer("body_not_json")
         portfolio = _ci(data.get("user")).get("portfolio")
         if not isinstance(portfolio, str) or not portfolio:
-            return _bad("user.portfolio is required")
+            return _answer("portfolio_missing")
         if portfolio not in principal.portfolios:
-            return _forbidden(portfolio)
+            return _answer("portfolio_forbidden")
         side = data.get("side")
         side = side.lower() if isinstance(side, str) else ""
         if side not in ("buy", "sell"):
-            return _bad("side must be buy or sell")
+            return _answer("side_invalid")
         qty = data.get("quantity")
         if isinstance(qty, bool) or not isinstance(qty, int) or qty <= 0:
-            return _bad("Invalid or unsupported quantity")
+            return _answer("quantity_invalid")
         comment = data.get("comment")
         if comment is not None and (not isinstance(comment, str) or len(comment) > 100):
-            return _bad("comment must be a string of at most 100 characters")
+            return _answer("comment_invalid")
         tif = data.get("timeinforce") or "oneday"
         if not isinstance(tif, str) or tif.lower() not in TIME_IN_FORCE:
-            return _bad("Unknown timeInForce")
+            return _answer("time_in_force_invalid")
         instrument = _ci(data.get("instrument"))
         symbol, exchange, group = (instrument.get(k) for k in ("symbol", "exchange", "instrumentgroup"))
         if not isinstance(symbol, str) or not isinstance(exchange, str):
-            return _bad("instrument.symbol and instrument.exchange are required")
+            return _answer("instrument_missing")
         book = self._lookup(exchange, symbol, group if isinstance(group, str) else None)
         if book is None or book.instrument is None:
-            return _bad(f"Instrument {exchange}:{symbol} not found", "InstrumentNotFound")
+            return _answer("instrument_unknown", exchange=exchange, symbol=symbol)
+        inst = book.instrument
+        if inst.market not in self._markets_of.get(portfolio, frozenset()):
+            return _answer(
+                "market_mismatch",
+                portfolio=portfolio,
+                market=inst.market,
+                exchange=inst.exchange,
+                symbol=inst.symbol,
+            )
         if kind == "market":
-            price: Decimal | None = (book.asks if side == "buy" else book.bids)[0][0]
+            price: Optional[Decimal] = (book.asks if side == "buy" else book.bids)[0][0]
         elif kind == "stop":
             price = Decimal(0)
         else:
             price = positive_decimal(data.get("price"))
         if price is None:
-            return _bad("price must be a positive number")
+            return _answer("price_invalid")
         order = Order(
-            str(self._next_order),
-            kind,
-            side,
-            qty,
-            price,
-            portfolio,
-            book.instrument,
-            comment,
-            tif.lower(),
-            now,
+            str(self._next_order), kind, side, qty, price, portfolio, inst, comment, tif.lower(), now
         )
         if order.is_stop:
             order.trigger = positive_decimal(data.get("triggerprice"))
             condition = data.get("condition")
             order.condition = CONDITIONS.get(condition.lower(), "") if isinstance(condition, str) else ""
             if order.trigger is None or not order.condition:
-                return _bad("triggerPrice and condition (More, Less, MoreOrEqual, LessOrEqual) are required")
+                return _answer("stop_condition_invalid")
+            protecting = data.get("protectingseconds", 15)
+            if isinstance(protecting, bool) or not isinstance(protecting, int) or not 1 <= protecting <= 300:
+                return _answer("protecting_seconds_invalid")
+            order.protecting = protecting
+            end = data.get("stopendunixtime")
+            if isinstance(end, int) and not isinstance(end, bool) and end > 0:
+                order.end = float(end)
         if kind == "market":
             order.status, order.filled = "filled", qty
         self._next_order += 1
@@ -451,20 +776,20 @@ class AlorEmulator:
         self._orders[order.number] = order
         return 200, {"message": "success", "orderNumber": order.number}
 
-    def _cancel(self, environ: Environ, order_id: str | None) -> Reply:
+    def _cancel(self, environ: Environ, order_id: Optional[str]) -> Reply:
         principal = self._principal(environ)
         if principal is None:
-            return _R401
+            return _error("unauthorized")
         query = _query(environ)
         portfolio, exchange = query.get("portfolio"), (query.get("exchange") or "").upper()
         if not portfolio or exchange not in _EXCHANGES:
-            return _json(400, _bad("portfolio and exchange (MOEX or SPBX) are required")[1])
+            return _error("cancel_parameters_missing")
         # SDK and ALORPY send True/False, so booleans are parsed case-insensitively.
         stop = {"true": True, "false": False}.get((query.get("stop") or "").lower())
         if stop is None and (order_id is not None or query.get("stop")):
-            return _json(400, _bad("stop must be true or false")[1])
+            return _error("cancel_stop_invalid")
         if portfolio not in principal.portfolios:
-            return _json(*_forbidden(portfolio))
+            return _error("portfolio_forbidden")
         now = self._clock.now()
         with self._lock:
             if order_id is None:
@@ -475,7 +800,7 @@ class AlorEmulator:
                 o for o in candidates if o.status == "working" and o.matches(portfolio, exchange, stop)
             ]
             if not targets:
-                return _json(400, _NOT_FOUND_ALL if order_id is None else _NOT_FOUND_ONE)
+                return _error("cancel_all_nothing" if order_id is None else "cancel_not_found")
             for order in targets:
                 order.status, order.updated = "canceled", now
         return 200, b"success", _TEXT
@@ -485,14 +810,17 @@ class AlorEmulator:
     ) -> Reply:
         principal = self._principal(environ)
         if principal is None:
-            return _R401
+            return _error("unauthorized")
         if portfolio not in principal.portfolios:
-            return _json(*_forbidden(portfolio))
+            return _error("portfolio_forbidden")
+        fmt = _format(_query(environ))
+        if fmt is None:
+            return _error("format_unknown")
         with self._lock:
             if rest:
                 order = self._orders.get(rest[0])
                 if order is None or not order.matches(portfolio, exchange, stop):
-                    return _R404
-                return _json(200, order.to_json())
-            items = [o.to_json() for o in self._orders.values() if o.matches(portfolio, exchange, stop)]
+                    return _error("order_not_found")
+                return _json(200, order.to_json(fmt))
+            items = [o.to_json(fmt) for o in self._orders.values() if o.matches(portfolio, exchange, stop)]
         return _json(200, items)

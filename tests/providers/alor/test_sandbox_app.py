@@ -16,6 +16,7 @@ from werkzeug.test import Client, TestResponse
 from integrations.runtime import ManualClock
 from integrations.sandbox.emulator import Emulator
 from integrations_alor.sandbox import AlorEmulator
+from integrations_alor.sandbox_data import INSTRUMENTS
 
 T0 = 1_700_000_000.0
 ORDERS = "/commandapi/warptrans/TRADE/v2/client/orders"
@@ -95,6 +96,12 @@ def order_body(
     return body
 
 
+def future_body(portfolio: str = "750039004", symbol: str = "SiZ6", **extra: Any) -> dict[str, Any]:
+    body = order_body("market", portfolio=portfolio, symbol=symbol, **extra)
+    body["instrument"] = {"symbol": symbol, "exchange": "MOEX", "instrumentGroup": "RFUD"}
+    return body
+
+
 def jwt_parts(token: str) -> tuple[dict[str, Any], dict[str, Any]]:
     header, payload, _ = token.split(".")
     return _b64_json(header), _b64_json(payload)
@@ -158,7 +165,7 @@ def test_refresh_body_wins_over_query(h: Harness) -> None:
 def test_refresh_bad_or_missing_token_is_403(h: Harness, kwargs: dict[str, Any]) -> None:
     response = h.oauth.post("/refresh", **kwargs)
     assert response.status_code == 403
-    assert len(response.data) < 100
+    assert response.data == b""  # the spec documents the status only
     assert h.emu.refresh_count == 0
 
 
@@ -191,7 +198,12 @@ def test_jwt_claims_and_expiry() -> None:
     h = Harness(access_token_ttl=600)
     token = h.access_token()
     header, claims = jwt_parts(token)
-    assert header == {"alg": "HS256", "typ": "JWT"}
+    # The guide's header but for alg: HS256 keeps re-recording byte-identical (ES256 is randomised).
+    assert list(header.items()) == [("alg", "HS256"), ("typ", "JWT"), ("cty", "JWT")]
+    # The guide's claims, in its order.
+    assert list(claims) == [
+        "sub", "ent", "ein", "clientid", "azp", "agreements", "portfolios", "scope", "exp", "iat", "iss", "aud",
+    ]  # fmt: skip
     assert claims["sub"] == "P039004"
     assert claims["ent"] == "client"
     assert claims["clientid"] == "0123456"
@@ -201,8 +213,20 @@ def test_jwt_claims_and_expiry() -> None:
     assert claims["scope"] == "OrdersRead OrdersCreate Trades Personal Stats"
     assert claims["iat"] == int(T0)
     assert claims["exp"] == int(T0) + 600
-    assert all(isinstance(claims[k], str) for k in ("sub", "ent", "ein", "clientid", "azp", "portfolios"))
-    assert h.access_token() != token  # minted in the same second, still distinct
+    assert claims["iss"] == "Alor.Identity"
+    assert (
+        claims["aud"]
+        == "Client WARP WarpATConnector subscriptionsApi CommandApi InstrumentApi TradingViewPlatform"
+    )
+    assert all(isinstance(v, str) for k, v in claims.items() if k not in ("exp", "iat"))
+    assert type(claims["exp"]) is int and type(claims["iat"]) is int
+    # Same claims in the same second: the same token (HS256 is deterministic). Time moves them apart.
+    assert h.access_token() == token
+    h.clock.advance(1)
+    later = h.access_token()
+    assert later != token
+    assert jwt_parts(later)[1]["iat"] == int(T0) + 1
+    assert h.book(token=token).status_code == h.book(token=later).status_code == 200
 
 
 def test_allowed_portfolios_narrow_the_claim(h: Harness) -> None:
@@ -335,7 +359,13 @@ def test_orderbook_depth_bounds_ok(h: Harness, depth: int) -> None:
 def test_orderbook_bad_parameters_400(h: Harness, query: dict[str, Any]) -> None:
     response = h.book(**query)
     assert response.status_code == 400
-    assert isinstance(response.get_json()["message"], str)
+    assert list(response.get_json()) == ["message"]  # no invented error code
+
+
+def test_orderbook_unknown_exchange_400(h: Harness) -> None:
+    response = h.book("/md/v2/orderbooks/NYSE/SBER")
+    assert response.status_code == 400
+    assert response.get_json() == {"message": "Unknown exchange NYSE"}
 
 
 def test_orderbook_unknown_symbol() -> None:
@@ -440,7 +470,7 @@ def test_failed_command_is_remembered_too(h: Harness) -> None:
 def test_missing_request_id_is_400(h: Harness) -> None:
     response = h.order("limit", order_body(), reqid=None)
     assert response.status_code == 400
-    assert "X-REQID" in response.get_json()["message"]
+    assert response.get_json() == {"message": "X-REQID header is required"}
     assert h.emu.orders_placed == 0
 
 
@@ -452,8 +482,12 @@ def test_foreign_portfolio_is_403(h: Harness) -> None:
     narrowed = h.oauth.post(
         "/refresh", json={"token": h.emu.credentials()["refresh_token"], "allowedPortfolios": ["G39004"]}
     ).get_json()["AccessToken"]
-    assert h.order("limit", order_body(), reqid="n1", token=narrowed).status_code == 403
+    refused = h.order("limit", order_body(), reqid="n1", token=narrowed)
+    assert refused.status_code == 403
+    assert refused.data == b""  # the spec documents the status only
     assert h.emu.orders_placed == 0
+    # A refusal before trading does not use up the request id.
+    assert h.order("limit", order_body(), reqid="n1", token=token).status_code == 200
 
 
 @pytest.mark.parametrize(
@@ -471,11 +505,14 @@ def test_foreign_portfolio_is_403(h: Harness) -> None:
         ("market", {"instrument": {"symbol": "SBER", "exchange": "NYSE"}}),
         ("market", {"user": {}}),
         ("stop", {"triggerPrice": 250}),  # no condition
+        ("stop", {"triggerPrice": 250, "condition": "less", "protectingSeconds": 0}),
+        ("stopLimit", {"triggerPrice": 250, "condition": "less", "protectingSeconds": 301}),
     ],
 )
 def test_validation_errors_are_400(h: Harness, kind: str, changes: dict[str, Any]) -> None:
     response = h.order(kind, order_body(kind, **changes))
     assert response.status_code == 400
+    assert list(response.get_json()) == ["message"]  # no invented error code
     assert isinstance(response.get_json()["message"], str)
     assert h.emu.orders_placed == 0
 
@@ -597,9 +634,13 @@ def _script(h: Harness) -> list[bytes]:
     for fmt in ("Simple", "Slim", "Heavy"):
         out.append(h.book(token=token, format=fmt, depth=50).data)
     out.append(h.book("/md/v2/orderbooks/SPBX/AAPL", token=token).data)
+    out.append(h.book("/md/v2/orderbooks/MOEX/SU26238RMFS4", token=token, format="Slim").data)
+    out.append(h.book("/md/v2/orderbooks/MOEX/SiZ6", token=token).data)
     out.append(h.order("market", order_body("market"), reqid="d1", token=token).data)
     out.append(h.order("limit", order_body(), reqid="d2", token=token).data)
-    out.append(h.orders(token=token).data)
+    out.append(h.order("market", future_body(), reqid="d3", token=token).data)
+    for fmt in ("Simple", "Slim", "Heavy"):
+        out.append(h.api.get(f"/md/v2/Clients/MOEX/D39004/orders?format={fmt}", headers=h.auth(token)).data)
     out.append(h.emu.issue_refresh_token().encode())
     return out
 
@@ -630,3 +671,223 @@ def test_concurrent_duplicates_place_one_order(h: Harness) -> None:
         thread.join()
     assert sorted(statuses) == [200] + [400] * 7
     assert h.emu.orders_placed == 1
+
+
+# -- the market: instruments, boards and the portfolios that trade them --------------------------------
+
+
+MOEX_BOARDS = {"TQBR": "FOND", "TQOB": "FOND", "TQCB": "FOND", "RFUD": "FORTS", "CETS": "CURR"}
+
+
+def test_a_broad_moex_market_on_every_board() -> None:
+    moex = [i for i in INSTRUMENTS if i.exchange == "MOEX"]
+    assert len(moex) >= 30
+    assert {i.board for i in moex} == set(MOEX_BOARDS)
+    assert all(MOEX_BOARDS[i.board] == i.market for i in moex)
+    assert len({i.symbol.upper() for i in INSTRUMENTS}) == len(INSTRUMENTS)
+    symbols = {i.symbol for i in moex}
+    assert {"SBER", "GAZP", "SiZ6", "RIZ6", "BRF7", "GDZ6", "USD000UTSTOM", "CNYRUB_TOM"} <= symbols
+    assert all(i.board == "SPBX" and i.market == "SPBX" for i in INSTRUMENTS if i.exchange == "SPBX")
+
+
+@pytest.mark.parametrize("inst", INSTRUMENTS, ids=lambda i: f"{i.exchange}:{i.symbol}")
+def test_every_book_is_on_its_board_sorted_and_on_tick(h: Harness, inst: Any) -> None:
+    token = h.access_token()
+    path = f"/md/v2/orderbooks/{inst.exchange}/{inst.symbol}"
+    response = h.book(path, token=token, depth=50, instrumentGroup=inst.board)
+    assert response.status_code == 200
+    book = json.loads(response.data, parse_float=Decimal)
+    bids = [level["price"] for level in book["bids"]]
+    asks = [level["price"] for level in book["asks"]]
+    assert bids == sorted(bids, reverse=True) and len(set(bids)) == 50
+    assert asks == sorted(asks) and len(set(asks)) == 50
+    assert inst.low <= bids[0] <= inst.high
+    assert bids[0] < asks[0]
+    assert all(price % inst.step == 0 for price in bids + asks)
+    # Prices are always JSON floats (the documented type), volumes JSON ints.
+    plain = response.get_json()
+    assert all(type(level["price"]) is float for level in plain["bids"] + plain["asks"])
+    assert all(
+        type(level["volume"]) is int and level["volume"] > 0 for level in plain["bids"] + plain["asks"]
+    )
+    other = "TQCB" if inst.board != "TQCB" else "TQBR"
+    assert h.book(path, token=token, instrumentGroup=other).status_code == 404
+
+
+def test_bond_levels_carry_the_yield_in_slim_only(h: Harness) -> None:
+    token = h.access_token()
+    for inst in INSTRUMENTS:
+        path = f"/md/v2/orderbooks/{inst.exchange}/{inst.symbol}"
+        slim = h.book(path, token=token, format="Slim", depth=5).get_json()
+        simple = h.book(path, token=token, depth=5).get_json()
+        heavy = h.book(path, token=token, format="Heavy", depth=5).get_json()
+        assert all(set(level) == {"price", "volume"} for level in simple["bids"] + heavy["asks"])
+        if inst.yield_range is None:
+            assert all(set(level) == {"p", "v"} for level in slim["b"] + slim["a"])
+            continue
+        assert inst.board in ("TQOB", "TQCB")
+        assert all(set(level) == {"p", "v", "y"} for level in slim["b"] + slim["a"])
+        yields = [level["y"] for level in slim["b"][::-1] + slim["a"]]  # by rising price
+        assert all(type(y) is float for y in yields)
+        assert yields == sorted(yields, reverse=True)  # a higher price is a lower yield
+        low, high = inst.yield_range
+        assert float(low) - 1 < slim["b"][0]["y"] <= float(high) + 1
+
+
+@pytest.mark.parametrize(
+    ("portfolio", "symbol", "board", "accepted"),
+    [
+        ("D39004", "SBER", "TQBR", True),
+        ("D39004", "SU26238RMFS4", "TQOB", True),
+        ("D39014", "RU000A1082X0", "TQCB", True),
+        ("G39004", "USD000UTSTOM", "CETS", True),
+        ("G39014", "CNYRUB_TOM", "CETS", True),
+        ("750039004", "SiZ6", "RFUD", True),
+        ("750039014", "BRF7", "RFUD", True),
+        ("G39004", "SBER", "TQBR", False),
+        ("750039004", "SBER", "TQBR", False),
+        ("D39004", "SiZ6", "RFUD", False),
+        ("D39004", "CNYRUB_TOM", "CETS", False),
+        ("G39004", "RIZ6", "RFUD", False),
+        ("750039004", "USD000UTSTOM", "CETS", False),
+        ("G39004", "SU26240RMFS0", "TQOB", False),
+    ],
+)
+def test_portfolios_trade_their_own_market(
+    h: Harness, portfolio: str, symbol: str, board: str, accepted: bool
+) -> None:
+    body = order_body("market", portfolio=portfolio, symbol=symbol)
+    body["instrument"]["instrumentGroup"] = board
+    response = h.order("market", body)
+    if accepted:
+        assert response.status_code == 200
+        assert h.emu.orders_placed == 1
+        return
+    assert response.status_code == 400
+    market = MOEX_BOARDS[board]
+    assert response.get_json() == {
+        "message": f"Portfolio {portfolio} does not trade on the {market} market (MOEX:{symbol})"
+    }
+    assert h.emu.orders_placed == 0
+
+
+def test_spbx_is_traded_from_the_stock_portfolio(h: Harness) -> None:
+    body = order_body("market", symbol="AAPL")
+    body["instrument"] = {"symbol": "AAPL", "exchange": "SPBX", "instrumentGroup": "SPBX"}
+    assert h.order("market", body, reqid="s1").status_code == 200
+    assert h.order("market", {**body, "user": {"portfolio": "G39004"}}, reqid="s2").status_code == 400
+
+
+def test_order_values_follow_the_instrument(h: Harness) -> None:
+    token = h.access_token()
+    h.order("market", future_body(quantity=2), reqid="f1", token=token)
+    currency = order_body("limit", portfolio="G39004", symbol="CNYRUB_TOM", price=11.5005, quantity=3)
+    currency["instrument"] = {"symbol": "cnyrub_tom", "exchange": "MOEX"}
+    assert h.order("limit", currency, reqid="c1", token=token).status_code == 200
+    bond = order_body("limit", symbol="SU26238RMFS4", price=60.123, quantity=4)
+    bond["instrument"] = {"symbol": "SU26238RMFS4", "exchange": "MOEX", "instrumentGroup": "TQOB"}
+    assert h.order("limit", bond, reqid="b1", token=token).status_code == 200
+    future = h.api.get("/md/v2/Clients/MOEX/750039004/orders", headers=h.auth(token)).get_json()
+    assert [(o["symbol"], o["board"], o["qtyUnits"], o["status"]) for o in future] == [
+        ("SiZ6", "RFUD", 2, "filled")
+    ]
+    fx = h.api.get("/md/v2/Clients/MOEX/G39004/orders", headers=h.auth(token)).get_json()
+    assert [(o["symbol"], o["board"], o["qtyUnits"], o["price"], o["volume"]) for o in fx] == [
+        ("CNYRUB_TOM", "CETS", 3000, 11.5005, 34501.5)
+    ]
+    bonds = h.orders(token=token).get_json()
+    # A bond's price is percent of its 1000-rouble face value.
+    assert [(o["board"], o["qtyUnits"], o["price"], o["volume"]) for o in bonds] == [
+        ("TQOB", 4, 60.123, 2404.92)
+    ]
+
+
+# -- order lists honour format ------------------------------------------------------------------------
+
+ORDER_KEYS = {
+    # The spec's response_Order_{Simple,Slim,Heavy}, in schema order.
+    "Simple": [
+        "id", "symbol", "board", "brokerSymbol", "portfolio", "exchange", "comment", "type", "side", "status",
+        "transTime", "updateTime", "endTime", "qtyUnits", "qtyBatch", "qty", "filledQtyUnits", "filledQtyBatch",
+        "filled", "price", "existing", "timeInForce", "iceberg", "volume",
+    ],
+    "Slim": [
+        "id", "sym", "bd", "tic", "p", "ex", "cmt", "t", "s", "st", "tt", "ut", "et", "q", "qb", "fq", "fqb",
+        "px", "h", "tf", "i", "v",
+    ],
+    "Heavy": [
+        "id", "symbol", "board", "brokerSymbol", "portfolio", "exchange", "comment", "type", "side", "status",
+        "transTime", "updateTime", "endTime", "qtyUnits", "qtyBatch", "filledQtyUnits", "filledQtyBatch",
+        "price", "existing", "timeInForce", "iceberg", "volume",
+    ],
+}  # fmt: skip
+STOP_ORDER_KEYS = {
+    # The spec's response_StopOrder_Warp_{Simple,Slim,Heavy}, in schema order.
+    "Simple": [
+        "id", "exchangeOrderId", "symbol", "brokerSymbol", "portfolio", "exchange", "comment", "board", "type",
+        "side", "condition", "status", "transTime", "updateTime", "endTime", "error", "qtyUnits", "qtyBatch",
+        "qty", "filled", "filledQtyUnits", "filledQtyBatch", "price", "avg_price", "stopPrice", "existing",
+        "timeInForce", "iceberg", "volume", "protectingSeconds",
+    ],
+    "Slim": [
+        "id", "eid", "sym", "tic", "p", "ex", "cmt", "bd", "t", "s", "cnd", "st", "tt", "ut", "et", "err", "q",
+        "qb", "fq", "fqb", "px", "pxavg", "pxs", "h", "tf", "i", "v", "psec",
+    ],
+    "Heavy": [
+        "id", "exchangeOrderId", "symbol", "brokerSymbol", "portfolio", "exchange", "comment", "board", "type",
+        "side", "condition", "status", "transTime", "updateTime", "endTime", "error", "qtyUnits", "qtyBatch",
+        "filledQtyUnits", "filledQtyBatch", "price", "avgPrice", "stopPrice", "existing", "timeInForce",
+        "iceberg", "volume", "protectingSeconds",
+    ],
+}  # fmt: skip
+
+
+@pytest.mark.parametrize("fmt", ["Simple", "Slim", "Heavy"])
+def test_order_lists_honour_format(h: Harness, fmt: str) -> None:
+    token = h.access_token()
+    number = h.order("limit", order_body(quantity=2), reqid="l1", token=token).get_json()["orderNumber"]
+    stop = order_body("stopLimit", triggerPrice=300.5, condition="more", price=301, protectingSeconds=30)
+    stop_number = h.order("stopLimit", stop, reqid="s1", token=token).get_json()["orderNumber"]
+    base = "/md/v2/Clients/MOEX/D39004"
+    orders = h.api.get(f"{base}/orders", query_string={"format": fmt}, headers=h.auth(token)).get_json()
+    stops = h.api.get(f"{base}/stoporders", query_string={"format": fmt}, headers=h.auth(token)).get_json()
+    assert [list(o) for o in orders] == [ORDER_KEYS[fmt]]
+    assert [list(o) for o in stops] == [STOP_ORDER_KEYS[fmt]]
+    one = h.api.get(f"{base}/orders/{number}", query_string={"format": fmt.lower()}, headers=h.auth(token))
+    assert one.get_json() == orders[0]
+    one_stop = h.api.get(
+        f"{base}/stoporders/{stop_number}", query_string={"format": fmt}, headers=h.auth(token)
+    )
+    assert one_stop.get_json() == stops[0]
+    order, stop_order = orders[0], stops[0]
+    price, units, ident = {"Slim": ("px", "q", "id")}.get(fmt, ("price", "qtyUnits", "id"))
+    assert (order[ident], order[price], order[units]) == (number, 281.5, 20)
+    assert (stop_order[ident], stop_order[price]) == (stop_number, 301.0)
+    assert stop_order[{"Slim": "pxs"}.get(fmt, "stopPrice")] == 300.5
+    assert stop_order[{"Slim": "psec"}.get(fmt, "protectingSeconds")] == 30
+    assert stop_order[{"Slim": "cnd"}.get(fmt, "condition")] == "More"
+
+
+def test_order_list_format_is_case_blind_and_validated(h: Harness) -> None:
+    token = h.access_token()
+    h.order("limit", order_body(), token=token)
+    default = h.orders(token=token)
+    assert (
+        h.api.get("/md/v2/Clients/MOEX/D39004/orders?format=SIMPLE", headers=h.auth(token)).data
+        == default.data
+    )
+    bad = h.api.get("/md/v2/Clients/MOEX/D39004/orders?format=Fat", headers=h.auth(token))
+    assert bad.status_code == 400
+    assert bad.get_json() == {"message": "format must be one of Simple, Slim, Heavy"}
+
+
+def test_stop_order_end_time_from_stop_end_unix_time(h: Harness) -> None:
+    token = h.access_token()
+    body = order_body("stop", side="sell", triggerPrice=250, condition="less", stopEndUnixTime=int(T0) + 3600)
+    h.order("stop", body, token=token)
+    [stop] = h.api.get("/md/v2/Clients/MOEX/D39004/stoporders", headers=h.auth(token)).get_json()
+    assert stop["endTime"] == "2023-11-14T23:13:20.0000000Z"
+    assert stop["protectingSeconds"] == 15
+    assert stop["exchangeOrderId"] is None
+    assert stop["price"] == 0.0
+    assert stop["volume"] == 2500.0  # at the trigger price, 10 shares a lot
