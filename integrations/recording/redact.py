@@ -70,6 +70,9 @@ def is_placeholder(value: str) -> bool:
     return parts is not None and parts[2] == FAKE_SIGNATURE
 
 
+_HEADER_KEPT = ("alg", "typ", "cty")
+
+
 class Redactor:
     """Applies the union of several providers' :class:`RecordingRules`. Thread-safe.
 
@@ -123,11 +126,16 @@ class Redactor:
             k: (v if k.lower() in self.jwt_claims_kept else self._claim_placeholder(v))
             for k, v in claims.items()
         }
-        fake_header = {"alg": header.get("alg", "none"), "typ": header.get("typ", "JWT")}
+        # The header keeps the fields that describe the token's form (alg, typ, cty), not those that
+        # could identify a key (kid, x5t, jku ...); claims keep their order: the cassette shows the
+        # contour's token shape.
+        fake_header = {k: header[k] for k in _HEADER_KEPT if k in header}
+        fake_header.setdefault("alg", "none")
+        fake_header.setdefault("typ", "JWT")
         return ".".join(
             (
                 _b64encode(json.dumps(fake_header, separators=(",", ":")).encode()),
-                _b64encode(json.dumps(kept, separators=(",", ":"), sort_keys=True).encode()),
+                _b64encode(json.dumps(kept, separators=(",", ":")).encode()),
                 FAKE_SIGNATURE,
             )
         )

@@ -10,6 +10,7 @@ RECORDING = RecordingRules(
     secret_query=("token",),
     secret_fields=("token", "refreshToken", "refresh_token", "AccessToken"),
     # Portfolios and agreements are what the client reads from the JWT; they grant nothing alone.
-    jwt_claims_kept=("exp", "iat", "nbf", "ent", "scope", "portfolios", "agreements"),
+    # iss and aud are the same constants for every ALOR token (docs/seeds, "Шаг 4").
+    jwt_claims_kept=("exp", "iat", "nbf", "ent", "scope", "portfolios", "agreements", "iss", "aud"),
     matcher="rest",
 )
