@@ -1,0 +1,18 @@
+"""The README's tables of sandbox assumptions are the ones the emulators answer from."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from integrations_alor.sandbox import error_table_markdown
+from integrations_tradingdesk.sandbox import assumptions_markdown
+
+README = (Path(__file__).resolve().parents[1] / "README.md").read_text(encoding="utf-8")
+
+
+def test_the_alor_error_table_is_the_emulators():
+    assert error_table_markdown().strip() in README
+
+
+def test_the_tradingdesk_assumptions_table_is_the_emulators():
+    assert assumptions_markdown().strip() in README
