@@ -5,7 +5,7 @@ from __future__ import annotations
 import base64
 import binascii
 import json
-from typing import Any, Mapping
+from typing import Any, Mapping, Optional
 
 from integrations import errors
 from integrations.provider import CallContext
@@ -68,10 +68,27 @@ def exchange_refresh_token(ctx: CallContext, refresh_token: str) -> Token:
         raise errors.ProtocolError("ALOR /refresh answered 200 without an AccessToken", provider=NAME)
     claims = decode_jwt_claims(access)
     now = ctx.clock.now()
-    exp = claims.get("exp")
-    # No exp claim: assume the documented ~30 minutes; a 401 would still trigger a renewal.
-    if isinstance(exp, (int, float)) and not isinstance(exp, bool):
-        expires_at = float(exp)
-    else:
-        expires_at = now + DEFAULT_LIFETIME
-    return Token(access=access, expires_at=expires_at, refresh=refresh_token, issued_at=now, claims=claims)
+    return Token(
+        access=access, expires_at=_expiry(claims, now), refresh=refresh_token, issued_at=now, claims=claims
+    )
+
+
+def _number(value: Any) -> Optional[float]:
+    return float(value) if isinstance(value, (int, float)) and not isinstance(value, bool) else None
+
+
+def _expiry(claims: Mapping[str, Any], now: float) -> Optional[float]:
+    """When the token is due, timed from this client's receipt of it, so that a server clock that
+    is off never makes a fresh token look expired (a renewal per call):
+
+    - ``exp`` and ``iat`` (``0 < iat < exp``): ``now + (exp - iat)``, the lifetime the server meant;
+    - ``exp`` alone, still ahead: ``exp``; already past on arrival: unknown (``None``), so the token
+      is used until ALOR refuses it, and renewed once then;
+    - no ``exp``: the documented ~30 minutes.
+    """
+    exp, iat = _number(claims.get("exp")), _number(claims.get("iat"))
+    if exp is None:
+        return now + DEFAULT_LIFETIME
+    if iat is not None and 0 < iat < exp:
+        return now + (exp - iat)
+    return exp if exp > now else None
