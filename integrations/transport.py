@@ -12,26 +12,43 @@ import json as jsonlib
 import logging
 import math
 import re
+import secrets
 import socket
+import ssl
 import time
 from decimal import Decimal
-from typing import Any, Iterator, Mapping, Optional, Set, Tuple, Union
+from typing import Any, Iterator, List, Mapping, Optional, Set, Tuple, Union
 from urllib.parse import urlencode
 
 import attrs
 import requests
+from requests.cookies import extract_cookies_to_jar
 from requests.hooks import default_hooks
 from requests.structures import CaseInsensitiveDict
-from requests.utils import requote_uri
+from requests.utils import requote_uri, resolve_proxies
 from urllib3.exceptions import NewConnectionError, ReadTimeoutError
 
 from . import _deadline, errors
 
-__all__ = ["Deadline", "Request", "Response", "Timeouts", "Transport", "TimeoutLike"]
+__all__ = [
+    "DEFAULT_MAX_RESPONSE_BYTES",
+    "Deadline",
+    "Request",
+    "Response",
+    "Timeouts",
+    "Transport",
+    "TimeoutLike",
+    "dumps",
+    "loads",
+]
 
 log = logging.getLogger("integrations.transport")
 
 _QUERY = re.compile(r"\?[^\s'\")]*")
+# The largest response body a transport reads (16 MiB) unless told otherwise: a bigger one is refused
+# while it arrives, so no answer can take more memory than this.
+DEFAULT_MAX_RESPONSE_BYTES = 16 * 1024 * 1024
+_READ_CHUNK = 16 * 1024  # compressed bytes per read: bounds what one decompression step can add
 _BAD_HEADER = re.compile(r"[\r\n\x00]")
 
 
@@ -51,7 +68,8 @@ class Timeouts:
       call starts: authentication it needs, every connection, every read, every retry and every wait
       for ``Retry-After`` end within it (a body that drips in slowly included).
 
-    Defaults: 5 s connect, 30 s read, 60 s total.
+    Defaults: 5 s connect, 30 s read, 60 s total. (The size of an answer is bounded separately, by
+    the transport's ``max_response_bytes``: 16 MiB by default.)
     """
 
     connect: float = 5.0
@@ -141,9 +159,10 @@ class Request:
     method: str
     path: str
     service: str = "api"
-    params: Optional[Mapping[str, Any]] = None
-    json: Any = None
-    headers: Mapping[str, str] = attrs.field(factory=dict)
+    # Never in repr: a body, a query or a header may hold a password or a token.
+    params: Optional[Mapping[str, Any]] = attrs.field(default=None, repr=False)
+    json: Any = attrs.field(default=None, repr=False)
+    headers: Mapping[str, str] = attrs.field(factory=dict, repr=False)
     request_id: Optional[str] = None
     operation: str = ""
     authenticated: bool = True
@@ -173,38 +192,129 @@ class Response:
     def json(self, *, decimals: bool = False) -> Any:
         """Decode the body as JSON (``decimals``: parse non-integer numbers as :class:`Decimal`).
 
-        Raises :class:`~integrations.errors.ProtocolError` when the body is not JSON.
+        Raises :class:`~integrations.errors.ProtocolError` when the body is not JSON, or holds
+        ``NaN``, ``Infinity`` or a number too large for a float (JSON has no such numbers).
         """
         try:
-            if decimals:
-                return jsonlib.loads(self.content, parse_float=Decimal)
-            return jsonlib.loads(self.content)
-        except ValueError:
-            raise errors.ProtocolError(
-                f"expected a JSON body, got {self.headers.get('Content-Type', 'no content type')!r} "
-                f"({len(self.content)} bytes) from {_safe_url(self.url)}",
-                request_id=self.request_id,
-            ) from None
+            return loads(self.content, decimals=decimals)
+        except ValueError as exc:
+            why = f": {exc}" if isinstance(exc, _NonFinite) else ""
+        # Raised outside the handler: the decoder's error holds the whole body (JSONDecodeError.doc),
+        # which may echo a secret, and must not ride along as __context__.
+        raise errors.ProtocolError(
+            f"expected a JSON body, got {self.headers.get('Content-Type', 'no content type')!r} "
+            f"({len(self.content)} bytes) from {_safe_url(self.url)}{why}",
+            request_id=self.request_id,
+        )
 
     def __repr__(self) -> str:
         return f"<Response {self.status} {_safe_url(self.url)}>"
 
 
 def _safe_url(url: str) -> str:
-    """A URL without its query string: queries may carry secrets."""
-    return _QUERY.sub("", url)
+    """A URL without its query string and its user information: either may carry secrets."""
+    return _USERINFO.sub(r"\1", _QUERY.sub("", url))
 
 
-def _json_default(value: Any) -> Any:
-    if isinstance(value, Decimal):
-        # Prices travel as JSON numbers; float's shortest repr keeps the decimal digits of any
-        # realistic price.
-        return float(value)
-    raise TypeError(f"{type(value).__name__} is not JSON serialisable")
+_USERINFO = re.compile(r"^([A-Za-z][A-Za-z0-9+.-]*://)[^/@?#]*@")
+
+
+class _NonFinite(ValueError):
+    """A JSON document holds NaN, Infinity or a number that overflows a float."""
+
+
+def _refuse_constant(name: str) -> Any:
+    raise _NonFinite(f"{name} is not a JSON number")
+
+
+def _finite_float(text: str) -> float:
+    value = float(text)
+    if not math.isfinite(value):
+        raise _NonFinite(f"{text[:40]} overflows a float")
+    return value
+
+
+# json.loads options that refuse NaN, Infinity and numbers that overflow a float.
+STRICT_FLOATS: Mapping[str, Any] = {"parse_float": _finite_float, "parse_constant": _refuse_constant}
+
+
+def loads(content: Union[bytes, str], *, decimals: bool = False) -> Any:
+    """Decode a JSON document strictly: ``NaN``, ``Infinity`` and ``-Infinity`` (which Python's json
+    accepts, and JSON does not have) are refused, and so is a number that overflows a float (unless
+    ``decimals``: then non-integer numbers are parsed as :class:`Decimal`, exactly). Raises
+    ``ValueError`` (``json.JSONDecodeError`` for a document that is not JSON)."""
+    return jsonlib.loads(
+        content, parse_float=Decimal if decimals else _finite_float, parse_constant=_refuse_constant
+    )
+
+
+# A Decimal written in plain notation longer than this is written in scientific notation instead
+# (``1E-400``, not 402 characters of zeros); both are the same exact JSON number.
+_PLAIN_DECIMAL_MAX = 64
+
+
+def _decimal_text(value: Decimal) -> str:
+    if not value.is_finite():
+        raise errors.ValidationError(
+            f"cannot send {value} as a JSON number: only finite numbers exist in JSON"
+        )
+    plain = format(value, "f")
+    return plain if len(plain) <= _PLAIN_DECIMAL_MAX else str(value)
+
+
+def dumps(value: Any) -> bytes:
+    """``value`` as a compact JSON document, with every :class:`Decimal` written digit for digit as a
+    JSON number (``Decimal("250.1000000000000000001")`` stays exactly that, ``Decimal("1E-400")`` is not
+    rounded to ``0.0``).
+
+    Raises :class:`~integrations.errors.ValidationError` for a value JSON cannot hold exactly: a NaN or
+    an infinity (float or Decimal), a type JSON has no form for, or a circular structure.
+    """
+    texts: List[str] = []
+    nonce = ""
+
+    def default(item: Any) -> Any:
+        nonlocal nonce
+        if isinstance(item, Decimal):
+            # Stand-in string, replaced below by the number's text: json cannot write a raw number.
+            if not nonce:
+                nonce = secrets.token_hex(8)
+            texts.append(_decimal_text(item))
+            return f"\x00{nonce}:{len(texts) - 1}\x00"
+        raise errors.ValidationError(f"cannot send a {type(item).__name__} as JSON")
+
+    try:
+        text = jsonlib.dumps(value, default=default, separators=(",", ":"), allow_nan=False)
+    except errors.ValidationError:
+        raise
+    except (TypeError, ValueError, RecursionError) as exc:
+        # allow_nan=False: "Out of range float values are not JSON compliant"; a non-str key: TypeError.
+        raise errors.ValidationError(f"cannot send this value as JSON: {exc}") from None
+    if texts:
+        stand_in = re.compile(r'"\\u0000' + nonce + r':([0-9]+)\\u0000"')
+        text, count = stand_in.subn(lambda m: texts[int(m.group(1))], text)
+        if count != len(texts):  # pragma: no cover - a stand-in can only come from default()
+            raise errors.ValidationError("cannot send this value as JSON: a Decimal was not written")
+    return text.encode()
 
 
 class Transport:
-    """Sends HTTP requests on one pooled, thread-safe ``requests.Session``."""
+    """Sends HTTP requests on one pooled, thread-safe ``requests.Session``.
+
+    - **No redirect is ever followed.** Every request this library sends carries credentials or a
+      body, or both (a login, a token, an order), and following a redirect would send them again,
+      possibly to another origin, or turn a POST into a GET whose answer passes for the command's.
+      Following none is the simplest rule that is always right: a 3xx is returned like any other
+      answer, and the providers' mapping reports it as a
+      :class:`~integrations.errors.ProtocolError` naming the status.
+    - **Bounded answers.** A body is read in pieces and refused as soon as it exceeds
+      ``max_response_bytes`` (default :data:`DEFAULT_MAX_RESPONSE_BYTES`, 16 MiB; a declared
+      ``Content-Length`` above it is refused before reading): a
+      :class:`~integrations.errors.ProtocolError` naming the cap, the connection closed rather than
+      returned to the pool.
+    - **Exact JSON.** Request bodies are written by :func:`dumps` (Decimals digit for digit; NaN,
+      infinities and unserialisable values refused with a ``ValidationError`` before sending).
+    """
 
     def __init__(
         self,
@@ -213,8 +323,18 @@ class Transport:
         session: Optional[requests.Session] = None,
         user_agent: str = "integrations",
         pool_size: int = 32,
+        max_response_bytes: int = DEFAULT_MAX_RESPONSE_BYTES,
     ) -> None:
+        if (
+            isinstance(max_response_bytes, bool)
+            or not isinstance(max_response_bytes, int)
+            or max_response_bytes < 1
+        ):
+            raise errors.ValidationError(
+                f"max_response_bytes must be a positive int, not {max_response_bytes!r}"
+            )
         self.timeouts = timeouts or Timeouts()
+        self.max_response_bytes = max_response_bytes
         self._owns_session = session is None
         if session is None:
             session = requests.Session()
@@ -249,7 +369,11 @@ class Transport:
 
         Raises :class:`~integrations.errors.Timeout` (the deadline, or a connect or read timeout) or
         :class:`~integrations.errors.ConnectionError` when no answer arrived; ``outcome_unknown`` is
-        false only when nothing of the request was sent.
+        false only when nothing of the request was sent. A failure repeating cannot fix (a TLS
+        certificate that fails verification, a proxy's 407) is a ``TransportError`` with
+        ``should_retry`` false. Raises :class:`~integrations.errors.ProtocolError` for a body over
+        ``max_response_bytes`` and :class:`~integrations.errors.ValidationError` (nothing sent) for
+        a ``json`` that JSON cannot hold exactly (see :func:`dumps`). A 3xx is returned, not followed.
         """
         deadline = deadline or Deadline(self.timeouts)
         remaining = deadline.remaining()
@@ -264,31 +388,69 @@ class Transport:
         body: Optional[bytes] = None
         all_headers = dict(headers or {})
         if json is not None:
-            body = jsonlib.dumps(json, default=_json_default, separators=(",", ":")).encode()
+            body = dumps(json)
             all_headers.setdefault("Content-Type", "application/json")
         started = time.perf_counter()
         # The sockets of this thread's connections read the deadline from here (see _deadline).
         call = _deadline.current
         outer = call.expires, call.sent
         call.expires, call.sent = deadline.expires, None
+        r: Optional[requests.Response] = None
         try:
-            r = self.session.send(
-                self._prepare(method, url, params, body, all_headers),
+            prepared = self._prepare(method, url, params, body, all_headers)
+            session = self.session
+            # Straight to the adapter: Session.send would follow redirects, or, told not to, still
+            # read a 3xx's whole body (unbounded) to prepare the next hop. Redirects are never
+            # followed (see the class docstring); the body is streamed, to bound its size.
+            r = session.get_adapter(prepared.url or url).send(
+                prepared,
+                stream=True,
                 timeout=(min(t.connect, remaining), min(t.read, remaining)),
+                verify=True if session.verify is None else session.verify,
+                cert=session.cert,
+                proxies=resolve_proxies(prepared, session.proxies, session.trust_env),  # type: ignore[arg-type]
             )
+            extract_cookies_to_jar(session.cookies, prepared, r.raw)  # type: ignore[no-untyped-call]
+            content = self._read(r, method, url, request_id)
         except requests.exceptions.RequestException as exc:
             raise _failure(exc, method, url, deadline, call.sent, request_id) from None
         finally:
             call.expires, call.sent = outer
+            if r is not None:
+                # Returns a wholly read connection to the pool; closes one left mid-body.
+                r.close()
         elapsed = time.perf_counter() - started
         if log.isEnabledFor(logging.DEBUG):
             log.debug("%s %s -> %s in %.1f ms", method, _safe_url(url), r.status_code, elapsed * 1000)
         return Response(
             status=r.status_code,
             headers=r.headers,
-            content=r.content,
+            content=content,
             url=r.url,
             elapsed=elapsed,
+            request_id=request_id,
+        )
+
+    def _read(self, r: requests.Response, method: str, url: str, request_id: Optional[str]) -> bytes:
+        """The whole body of ``r``, refused once it exceeds ``max_response_bytes``."""
+        cap = self.max_response_bytes
+        declared = r.headers.get("Content-Length", "")
+        if declared.isdigit() and int(declared) > cap:
+            raise self._too_big(method, url, request_id, f"it declares {int(declared)} bytes")
+        chunks: List[bytes] = []
+        size = 0
+        for chunk in r.iter_content(_READ_CHUNK):
+            size += len(chunk)
+            if size > cap:
+                raise self._too_big(method, url, request_id, f"more than {cap} bytes arrived")
+            chunks.append(chunk)
+        return b"".join(chunks)
+
+    def _too_big(self, method: str, url: str, request_id: Optional[str], why: str) -> errors.ProtocolError:
+        cap = self.max_response_bytes
+        return errors.ProtocolError(
+            f"{method} {_safe_url(url)}: the response is larger than the {_size(cap)} cap "
+            f"(max_response_bytes={cap}): {why}; not read",
             request_id=request_id,
         )
 
@@ -336,6 +498,13 @@ class Transport:
             self.session.close()
 
 
+def _size(n: int) -> str:
+    for unit, scale in (("GiB", 1 << 30), ("MiB", 1 << 20), ("KiB", 1 << 10)):
+        if n >= scale and n % scale == 0:
+            return f"{n // scale} {unit}"
+    return f"{n} bytes"
+
+
 # A socket timeout set to the time left may wake a hair before the deadline on a coarse clock.
 _DEADLINE_SLACK = 0.005
 _NOTHING_SENT = (
@@ -371,6 +540,16 @@ def _failure(
         # requests reports a read timeout while reading the body as a ConnectionError.
         or any(isinstance(e, (ReadTimeoutError, socket.timeout)) for e in causes)
     )
+    refused = _refused(exc, causes, sent)
+    if refused is not None:
+        failure = errors.TransportError(
+            f"{where} failed: {refused}; not retried ({_reason(exc)})",
+            request_id=request_id,
+            outcome_unknown=False,
+        )
+        # Repeating it meets the same certificate, or the same proxy, and the same refusal.
+        failure.should_retry = False
+        return failure
     if timed_out:
         if isinstance(exc, requests.exceptions.ConnectTimeout):
             outcome_unknown = False
@@ -386,6 +565,32 @@ def _failure(
     return errors.TransportError(
         f"{where} failed: {_reason(exc)}", request_id=request_id, outcome_unknown=outcome_unknown
     )
+
+
+# http.client's words when a proxy refuses a CONNECT tunnel with 407.
+_PROXY_407 = re.compile(r"Tunnel connection failed: 407\b")
+
+
+def _refused(
+    exc: requests.exceptions.RequestException, causes: List[BaseException], sent: Optional[bool]
+) -> Optional[str]:
+    """Why the exchange failed for good before the request reached the provider (``None`` if it did
+    not): the server's TLS certificate failed verification, the TLS handshake failed (other than by
+    the connection dropping), or a proxy demanded authentication (407)."""
+    if any(isinstance(e, ssl.SSLCertVerificationError) for e in causes) or (
+        isinstance(exc, requests.exceptions.SSLError) and "CERTIFICATE_VERIFY_FAILED" in str(exc)
+    ):
+        return "the server's TLS certificate failed verification"
+    if (
+        isinstance(exc, requests.exceptions.SSLError)
+        and sent is False
+        # An EOF mid-handshake is a dropped connection (a busy load balancer): that may be retried.
+        and not any(isinstance(e, (ssl.SSLEOFError, ssl.SSLZeroReturnError)) for e in causes)
+    ):
+        return "the TLS handshake failed"
+    if isinstance(exc, requests.exceptions.ProxyError) and any(_PROXY_407.search(str(e)) for e in causes):
+        return "the proxy demands authentication (HTTP 407 Proxy Authentication Required)"
+    return None
 
 
 def _causes(exc: BaseException) -> Iterator[BaseException]:

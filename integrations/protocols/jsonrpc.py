@@ -12,10 +12,12 @@ malformed reply raises :class:`~integrations.errors.ProtocolError`; an error obj
 :class:`~integrations.errors.RpcError`. In a batch, each call gets its own :class:`RpcOutcome`, so one
 failed call never hides the others' results.
 
-HTTP (:func:`check_response`): the status alone is not trusted. Any JSON body is read as JSON-RPC
-whatever the status; an empty body (e.g. 204) is valid only when nothing but notifications was
-sent; 401 and 403 on an authenticated request mean the access token was rejected; a body that is not
-JSON is a :class:`~integrations.errors.ServiceUnavailable` on 5xx and a ``ProtocolError`` otherwise.
+HTTP (:func:`check_response`): the status alone is not trusted. A 429 is ``RateLimited``, a 407 a
+proxy's refusal and a 3xx an unfollowed redirect (``ProtocolError``), whatever the body; any other
+JSON body is read as JSON-RPC whatever the status; an empty body (e.g. 204) is valid only when
+nothing but notifications was sent; 401 and 403 on an authenticated request mean the access token
+was rejected; a body that is not JSON is a :class:`~integrations.errors.ServiceUnavailable` on 5xx
+and a ``ProtocolError`` otherwise.
 """
 
 from __future__ import annotations
@@ -32,7 +34,7 @@ from .. import errors
 from ..provider import CallContext
 from ..runtime import IdSource
 from ..tokens import Token
-from ..transport import Deadline, Request, Response
+from ..transport import STRICT_FLOATS, Deadline, Request, Response
 from .rest import raise_for_status
 
 __all__ = [
@@ -439,7 +441,7 @@ def _document(response: Response) -> Any:
     if not response.content.strip():
         return None
     try:
-        return json.loads(response.content)
+        return json.loads(response.content, **STRICT_FLOATS)  # NaN, Infinity, 1e999 refused
     except ValueError:
         return _NOT_JSON
 
@@ -457,6 +459,15 @@ def _single_error(document: Any, provider: str, status: int) -> Optional[errors.
     except errors.ProtocolError:
         return None
     return error if isinstance(error, errors.RpcError) else None
+
+
+def _rpc_message(response: Response, provider: str) -> Optional[str]:
+    """The message of a JSON-RPC error body, if there is one."""
+    if response.status >= 400:
+        error = _single_error(_document(response), provider, response.status)
+        if error is not None:
+            return f"HTTP {response.status}: {error.message}"
+    return None
 
 
 def _rejected(
@@ -483,6 +494,11 @@ def check_response(
     ``ServiceUnavailable``, ``RateLimited`` or ``ProtocolError`` when there is no usable reply.
     """
     status = response.status
+    if status == 429 or status == 407 or 300 <= status < 400:
+        # Whatever the body says: a 429 is a refusal (RateLimited, with Retry-After in seconds or as
+        # an HTTP date), a 407 a proxy's, and a 3xx an unfollowed redirect (ProtocolError): none of
+        # them is the server's JSON-RPC answer to what was sent.
+        raise_for_status(provider, response, message=_rpc_message(response, provider))
     document = _document(response)
     if authenticated and status in (401, 403):
         error = _single_error(document, provider, status)

@@ -15,7 +15,7 @@ import attrs
 from .. import errors
 from ..transport import Response
 
-__all__ = ["ErrorFields", "error_fields", "raise_for_status", "retry_after"]
+__all__ = ["ErrorFields", "error_fields", "proxy_refused", "raise_for_status", "retry_after"]
 
 
 @attrs.frozen
@@ -40,12 +40,17 @@ def raise_for_status(
 
     401 → :class:`~integrations.errors.AccessTokenRejected`, 403 → ``PermissionDenied``,
     404 → ``NotFound``, 429 → ``RateLimited`` (with ``retry_after``), other 4xx → ``Rejected``,
-    5xx → ``ServiceUnavailable``, and any other non-2xx (an unfollowed 3xx) → ``ProtocolError``.
-    ``message`` overrides the text taken from the body.
+    5xx → ``ServiceUnavailable``, and any other non-2xx → ``ProtocolError`` naming the status (a
+    3xx: the transport never follows a redirect, see :class:`~integrations.transport.Transport`).
+    407 (a proxy between us and the provider wants credentials; the provider never saw the request)
+    → :class:`~integrations.errors.TransportError` with ``should_retry`` and ``outcome_unknown``
+    false: repeating it meets the same proxy. ``message`` overrides the text taken from the body.
     """
     status = response.status
     if 200 <= status < 300:
         return
+    if status == 407:
+        raise proxy_refused(provider, response)
     code, text = error_fields(response, fields)
     text = message or text or f"HTTP {status}"
     if status >= 500:
@@ -56,8 +61,9 @@ def raise_for_status(
             request_id=response.request_id,
         )
     if status < 400:
+        what = " (a redirect: redirects are never followed)" if 300 <= status < 400 else ""
         raise errors.ProtocolError(
-            f"{provider}: unexpected HTTP {status}", provider=provider, request_id=response.request_id
+            f"{provider}: unexpected HTTP {status}{what}", provider=provider, request_id=response.request_id
         )
     common: dict[str, Any] = {
         "provider": provider,
@@ -75,6 +81,19 @@ def raise_for_status(
     if status == 429:
         raise errors.RateLimited(text, retry_after=retry_after(response), **common)
     raise errors.Rejected(text, **common)
+
+
+def proxy_refused(provider: str, response: Response) -> errors.TransportError:
+    """The error for HTTP 407 from a proxy: not the provider's answer, and not worth repeating."""
+    failure = errors.TransportError(
+        f"{provider}: HTTP 407 Proxy Authentication Required: the proxy refused the request before it "
+        "reached the provider; not retried (configure the proxy's credentials)",
+        provider=provider,
+        request_id=response.request_id,
+        outcome_unknown=False,
+    )
+    failure.should_retry = False
+    return failure
 
 
 def error_fields(

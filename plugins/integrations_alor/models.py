@@ -133,19 +133,75 @@ converter = LazyConverter(_configure)
 def structure_orderbook(data: Any, wire_format: str) -> OrderBook:
     """Build an :class:`OrderBook` from a decoded Simple, Slim or Heavy body.
 
-    Raises :class:`~integrations.errors.ProtocolError` when the body has the wrong shape.
+    Validated, not coerced: the sides and the timestamp must be present (a missing side or
+    timestamp is never read as empty or 0, so a reply of another shape, an order ack say, never
+    passes for an empty book), each side a list (``null``: empty) of levels whose price is a finite,
+    non-negative number and whose volume a whole, non-negative number (1.9 is refused, not
+    truncated), the timestamp a whole non-negative number of milliseconds, ``existing`` (optional)
+    a boolean. Raises :class:`~integrations.errors.ProtocolError` naming the first violation.
     """
     fmt = wire_format.lower()
     keys, (pk, vk) = _KEYS[fmt], _LEVEL_KEYS[fmt]
+    where = f"order book ({wire_format})"
     if not isinstance(data, Mapping):
-        raise ProtocolError(f"order book: expected a JSON object, got {type(data).__name__}")
-    try:
-        normalized = {
-            "bids": [(lvl[pk], lvl[vk]) for lvl in data.get(keys["bids"]) or ()],
-            "asks": [(lvl[pk], lvl[vk]) for lvl in data.get(keys["asks"]) or ()],
-            "ms_timestamp": data.get(keys["ms_timestamp"]) or 0,
-            "existing": bool(data.get(keys["existing"], False)),
-        }
-        return converter.structure(normalized, OrderBook)
-    except (KeyError, TypeError, ValueError, ArithmeticError) as exc:
-        raise ProtocolError(f"order book ({wire_format}): malformed body: {type(exc).__name__}") from None
+        raise ProtocolError(f"{where}: expected a JSON object, got {type(data).__name__}")
+    missing = [keys[k] for k in ("bids", "asks", "ms_timestamp") if keys[k] not in data]
+    if missing:
+        raise ProtocolError(f"{where}: malformed body: no {', '.join(repr(k) for k in missing)}")
+    existing = data.get(keys["existing"], False)
+    if not isinstance(existing, bool):
+        raise ProtocolError(f"{where}: malformed body: {keys['existing']!r} is not a boolean")
+    return OrderBook(
+        bids=_side(data[keys["bids"]], pk, vk, where, keys["bids"]),
+        asks=_side(data[keys["asks"]], pk, vk, where, keys["asks"]),
+        ms_timestamp=_whole(data[keys["ms_timestamp"]], where, repr(keys["ms_timestamp"])),
+        existing=existing,
+    )
+
+
+def _side(value: Any, pk: str, vk: str, where: str, name: str) -> Tuple[PriceLevel, ...]:
+    # The hot path of every order book: one PriceLevel per level, built directly.
+    if value is None:
+        return ()
+    if not isinstance(value, list):
+        raise ProtocolError(f"{where}: malformed body: {name!r} is not a list")
+    levels = []
+    for level in value:
+        if not isinstance(level, Mapping) or pk not in level or vk not in level:
+            raise ProtocolError(f"{where}: malformed body: a level of {name!r} lacks {pk!r} or {vk!r}")
+        levels.append(
+            PriceLevel(
+                _level_price(level[pk], where, name), _whole(level[vk], where, f"a volume in {name!r}")
+            )
+        )
+    return tuple(levels)
+
+
+def _level_price(value: Any, where: str, name: str) -> Decimal:
+    price = value if type(value) is Decimal else None
+    if price is None:
+        try:
+            price = _structure_decimal(value, Decimal)
+        except (ValueError, ArithmeticError):
+            price = None
+        except ProtocolError:
+            raise ProtocolError(f"{where}: malformed body: a price in {name!r} is not a number") from None
+    if price is None or not price.is_finite() or price < 0:
+        raise ProtocolError(
+            f"{where}: malformed body: a price in {name!r} is not a finite, non-negative number"
+        )
+    return price
+
+
+def _whole(value: Any, where: str, what: str) -> int:
+    """A whole, non-negative number (a volume, a timestamp), never truncated."""
+    if type(value) is int:
+        if value >= 0:
+            return value
+    elif isinstance(value, (Decimal, float)) and not isinstance(value, bool):
+        try:
+            if value >= 0 and value == int(value):
+                return int(value)
+        except (ValueError, OverflowError, ArithmeticError):  # NaN, infinities
+            pass
+    raise ProtocolError(f"{where}: malformed body: {what} is not a whole non-negative number")
