@@ -2,13 +2,20 @@
 
 Two families, as ccxt and stripe do it: :class:`ApiError` means *the provider said no* (retrying the
 same request will not help), :class:`OperationFailed` means *the operation failed or its outcome is
-unknown* (retrying may help; see ``should_retry``). Every message is safe to log: no error ever holds
-a credential or a token value.
+unknown* (retrying may help; see ``should_retry``). Every message is safe to log: no error that
+leaves a client holds a credential or a token value, even one the server echoed (see
+:mod:`integrations.scrub`).
+
+Every error pickles with all its attributes and the same ``str()`` (for ``ProcessPoolExecutor`` and
+``multiprocessing``), and copies with :func:`copy.copy`; as for any exception, ``__cause__`` and the
+traceback are not pickled.
 """
 
 from __future__ import annotations
 
-from typing import Any, Optional
+from typing import Any, Dict, Optional, Tuple, Type, TypeVar
+
+from .scrub import PREVIEW_LENGTH, redact_shapes
 
 __all__ = [
     "AccessTokenRejected",
@@ -31,11 +38,28 @@ __all__ = [
     "ValidationError",
 ]
 
-_BODY_PREVIEW = 500
+_BODY_PREVIEW = PREVIEW_LENGTH
+_REDACT_WINDOW = 8 * _BODY_PREVIEW
+
+E = TypeVar("E", bound="IntegrationError")
 
 
 class IntegrationError(Exception):
     """The base of every exception this library raises on purpose."""
+
+    def __reduce__(self) -> Tuple[Any, ...]:
+        # The default (``cls(*self.args)`` then the attributes) calls ``__init__`` with the wrong
+        # arguments for every class with keyword-only or extra parameters (RpcError could not be
+        # unpickled at all). Rebuild without ``__init__``: the same class, args and attributes.
+        return (_restore, (type(self), self.args, self.__dict__.copy()))
+
+
+def _restore(cls: Type[E], args: Tuple[Any, ...], state: Dict[str, Any]) -> E:
+    """Rebuild a pickled or copied :class:`IntegrationError` (see ``IntegrationError.__reduce__``)."""
+    exc = cls.__new__(cls)
+    exc.args = args
+    exc.__dict__.update(state)
+    return exc
 
 
 class ConfigurationError(IntegrationError):
@@ -55,7 +79,10 @@ class PluginError(IntegrationError):
 class ApiError(IntegrationError):
     """The provider answered and refused the request.
 
-    ``raw`` is a redacted preview of the response body, for diagnostics.
+    ``raw`` is a redacted preview of the response body (its first 500 characters), for diagnostics:
+    JWTs, ``Bearer`` credentials, URL user info and the values of fields named like a secret
+    (``password``, ``refresh_token``...) are replaced by ``[REDACTED]`` here; the client then
+    replaces the values it knows to be secret (its credentials and tokens) everywhere in the error.
     """
 
     def __init__(
@@ -74,7 +101,9 @@ class ApiError(IntegrationError):
         self.status = status
         self.code = code
         self.request_id = request_id
-        self.raw = raw[:_BODY_PREVIEW] if raw else raw
+        # Redacted before it is cut, so a secret across the cut is still recognised whole; a window,
+        # not the whole body, which may be megabytes.
+        self.raw = redact_shapes(raw[:_REDACT_WINDOW])[:_BODY_PREVIEW] if raw else raw
 
     def __str__(self) -> str:
         parts = [self.message]
