@@ -77,8 +77,12 @@ def test_market_and_limit_orders_then_cancel(integrations_session):
         cancel = client.cancel_order(limit.order_number, portfolio=portfolio, exchange="MOEX")
         assert cancel.message == "success"
         assert cancel.order_number == limit.order_number
+        # Cancelling it again finds nothing to cancel; its state says it is cancelled: that is the answer.
+        again = client.cancel_order(limit.order_number, portfolio=portfolio, exchange="MOEX")
+        assert (again.order_number, again.message) == (limit.order_number, "canceled")
+        # The market order was filled at once: nothing to cancel, and it is not cancelled.
         with pytest.raises(Rejected) as info:
-            client.cancel_order(limit.order_number, portfolio=portfolio, exchange="MOEX")
+            client.cancel_order(market.order_number, portfolio=portfolio, exchange="MOEX")
         assert info.value.code.startswith("OrderToCancelNotFound")
 
 

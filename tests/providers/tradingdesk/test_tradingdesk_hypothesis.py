@@ -1,0 +1,250 @@
+"""Property: whatever TradingDeskClient's methods are given, they either raise ValidationError before
+anything is sent, or reach the point of sending (the ``no_requests`` fixture then raises its
+AssertionError). Nothing else: no TypeError, OverflowError, KeyError, ValueError... and a
+ValidationError never follows a send."""
+
+from __future__ import annotations
+
+import json
+from decimal import Decimal
+from typing import Any, Callable
+
+import pytest
+from hypothesis import HealthCheck, event, given, settings
+from hypothesis import strategies as st
+
+import integrations
+from integrations import Timeouts, ValidationError
+from integrations_tradingdesk import RpcCall
+
+LOGIN = {"email": "a@b.test", "password": "not-used"}
+TOKEN = {"token": "t" * 40}  # no login: the call itself is the first thing sent
+
+SETTINGS = settings(
+    max_examples=150,
+    deadline=None,
+    derandomize=True,
+    database=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
+
+# Characters that break identifiers, paths, headers and query strings.
+NASTY = st.sampled_from(
+    [
+        *("\x00", "\n", "\r", "\t", "\x7f", "\x85", "\u2028", "\ud800", "\udfff", "\ufeff", "\uff11"),
+        *(
+            "/",
+            ".",
+            "..",
+            "?",
+            "#",
+            "%",
+            "%2e",
+            "%2f",
+            "%0a",
+            "\\",
+            " ",
+            "a",
+            "Z",
+            "1",
+            "0",
+            "-",
+            "_",
+            ":",
+            "@",
+        ),
+    ]
+)
+NASTY_TEXT = st.lists(NASTY, max_size=8).map("".join)
+TEXT = st.one_of(st.text(max_size=12), NASTY_TEXT, st.just("x" * 300))
+NUMBERS = st.one_of(
+    st.integers(),
+    st.integers(min_value=-(2**80), max_value=2**80),
+    st.sampled_from([0, -1, 1, 2**31, 2**63, 2**64, 10**20, 10**400]),
+    st.builds(pow, st.just(10), st.just(5000)),  # too long for str() and repr()
+    st.floats(),
+    st.sampled_from([float("nan"), float("inf"), -float("inf"), 1e308, 5e-324, -0.0]),
+    st.decimals(),
+    st.sampled_from(
+        [Decimal("NaN"), Decimal("sNaN"), Decimal("Infinity"), Decimal("1e400"), Decimal("1e-400")]
+    ),
+)
+SCALARS = st.one_of(
+    st.none(),
+    st.booleans(),
+    NUMBERS,
+    TEXT,
+    st.binary(max_size=8),
+    st.dates(),
+    st.datetimes(),
+    st.builds(object),
+    st.sampled_from([Ellipsis, int, Timeouts]),
+)
+ANYTHING = st.recursive(
+    SCALARS,
+    lambda children: st.one_of(
+        st.lists(children, max_size=3),
+        st.tuples(children, children),
+        st.dictionaries(st.one_of(TEXT, st.integers(), st.none(), st.booleans()), children, max_size=3),
+        st.sets(st.one_of(st.integers(), st.text(max_size=3)), max_size=3),
+        st.frozensets(st.integers(), max_size=3),
+    ),
+    max_leaves=8,
+)
+
+
+def maybe(valid: st.SearchStrategy[Any], bad: st.SearchStrategy[Any] = ANYTHING) -> st.SearchStrategy[Any]:
+    """Mostly plausible values (so that every argument gets checked, and some calls are sent), and
+    anything at all about one time in eight."""
+    return st.sampled_from(range(8)).flatmap(lambda n: bad if n == 0 else valid)
+
+
+TIMEOUTS = maybe(
+    st.one_of(
+        st.none(),
+        st.floats(min_value=0.001, max_value=100),
+        st.tuples(st.floats(min_value=0.001, max_value=10), st.floats(min_value=0.001, max_value=10)),
+        st.just(Timeouts(1, 2, 3)),
+    ),
+    st.one_of(st.tuples(NUMBERS, NUMBERS), NUMBERS, ANYTHING),
+)
+
+
+def attempt(no_requests: list[Any], call: Callable[[Any], Any], credentials: dict[str, str] = LOGIN) -> str:
+    """Run ``call(client)`` on a fresh client; 'invalid' or 'sent', or fail the test."""
+    before = len(no_requests)
+    with integrations.connect("tradingdesk", credentials=credentials) as client:
+        try:
+            call(client)
+        except ValidationError:
+            assert len(no_requests) == before, "a ValidationError after something was sent"
+            event("invalid")
+            return "invalid"
+        except AssertionError as exc:
+            if "a request was sent" not in str(exc):
+                raise
+            assert len(no_requests) == before + 1
+            event("sent")
+            return "sent"
+    pytest.fail("the call returned although nothing could be sent")
+
+
+METHODS = maybe(
+    st.one_of(
+        st.sampled_from(["User.getInfo", "Campaign.getList", "subtract", "update", "a.b.c"]),
+        st.from_regex(r"[A-Za-z_][A-Za-z0-9_.]{0,10}", fullmatch=True),
+    ),
+    st.one_of(TEXT, ANYTHING),
+)
+JSON_SCALARS = st.one_of(
+    st.none(),
+    st.booleans(),
+    st.integers(min_value=-(2**63), max_value=2**64 - 1),
+    st.floats(allow_nan=False, allow_infinity=False),
+    st.decimals(allow_nan=False, allow_infinity=False, places=3),
+    st.text(max_size=5),
+)
+JSON_VALUES = st.recursive(
+    JSON_SCALARS,
+    lambda children: st.one_of(
+        st.lists(children, max_size=3), st.dictionaries(st.text(max_size=5), children, max_size=3)
+    ),
+    max_leaves=8,
+)
+PARAMS = maybe(
+    st.one_of(st.none(), st.dictionaries(st.text(max_size=5), JSON_VALUES, max_size=3)),
+    st.one_of(ANYTHING, st.dictionaries(st.text(max_size=5), ANYTHING, max_size=3)),
+)
+RETRIES = maybe(st.booleans())
+DATES = maybe(
+    st.one_of(st.none(), st.dates(), st.datetimes(), st.dates().map(str)),
+    st.one_of(TEXT, ANYTHING, st.from_regex(r"[0-9]{4}-[0-9]{2}-[0-9]{2}\n?", fullmatch=True)),
+)
+CAMPAIGN_IDS = maybe(
+    st.one_of(st.integers(min_value=-5, max_value=2**64), st.from_regex(r"[0-9a-z_-]{0,8}", fullmatch=True))
+)
+TARGETS = maybe(st.sampled_from(["geo_id", "os_id", "browser_id"]), st.one_of(TEXT, ANYTHING))
+ITEMS = maybe(
+    st.one_of(
+        st.tuples(METHODS, PARAMS),
+        st.tuples(METHODS),
+        st.builds(RpcCall, METHODS, PARAMS, notify=RETRIES),
+    )
+)
+BATCHES = maybe(
+    st.one_of(
+        st.lists(ITEMS, max_size=4),
+        st.lists(ITEMS, max_size=4).map(tuple),
+        st.lists(ITEMS, max_size=4).map(lambda items: (item for item in items)),
+    )
+)
+
+
+@SETTINGS
+@given(timeout=TIMEOUTS)
+def test_user_info(no_requests, timeout):
+    attempt(no_requests, lambda c: c.user_info(timeout=timeout))
+    attempt(no_requests, lambda c: c.user_info(timeout=timeout), TOKEN)
+
+
+@SETTINGS
+@given(timeout=TIMEOUTS)
+def test_campaigns(no_requests, timeout):
+    attempt(no_requests, lambda c: c.campaigns(timeout=timeout), TOKEN)
+
+
+@SETTINGS
+@given(campaign_id=CAMPAIGN_IDS, timeout=TIMEOUTS)
+def test_campaign(no_requests, campaign_id, timeout):
+    attempt(no_requests, lambda c: c.campaign(campaign_id, timeout=timeout), TOKEN)
+
+
+@SETTINGS
+@given(timeout=TIMEOUTS)
+def test_partner_clients(no_requests, timeout):
+    attempt(no_requests, lambda c: c.partner_clients(timeout=timeout), TOKEN)
+
+
+@SETTINGS
+@given(date_from=DATES, date_to=DATES, timeout=TIMEOUTS)
+def test_coverage_and_inspection(no_requests, date_from, date_to, timeout):
+    attempt(no_requests, lambda c: c.coverage_and_inspection(date_from, date_to, timeout=timeout), TOKEN)
+
+
+@SETTINGS
+@given(target=TARGETS, date_from=DATES, date_to=DATES, timeout=TIMEOUTS)
+def test_target_statistics(no_requests, target, date_from, date_to, timeout):
+    attempt(no_requests, lambda c: c.target_statistics(target, date_from, date_to, timeout=timeout), TOKEN)
+
+
+def decimal_only(value: Any) -> Any:
+    if isinstance(value, Decimal):
+        return float(value)  # as the transport sends a Decimal today
+    raise TypeError(f"{type(value).__name__} was sent")
+
+
+def sendable(params: Any) -> None:
+    """What was sent is strict JSON (no NaN, no Infinity, not even from a Decimal) with string keys."""
+    if params:
+        assert all(isinstance(key, str) for key in params)
+    json.dumps(params, allow_nan=False, default=decimal_only)
+
+
+@SETTINGS
+@given(method=METHODS, params=PARAMS, retry=RETRIES, timeout=TIMEOUTS)
+def test_rpc(no_requests, method, params, retry, timeout):
+    if attempt(no_requests, lambda c: c.rpc(method, params, retry=retry, timeout=timeout), TOKEN) == "sent":
+        sendable(params)
+
+
+@SETTINGS
+@given(method=METHODS, params=PARAMS, timeout=TIMEOUTS)
+def test_notify(no_requests, method, params, timeout):
+    if attempt(no_requests, lambda c: c.notify(method, params, timeout=timeout), TOKEN) == "sent":
+        sendable(params)
+
+
+@SETTINGS
+@given(calls=BATCHES, retry=RETRIES, timeout=TIMEOUTS)
+def test_batch(no_requests, calls, retry, timeout):
+    attempt(no_requests, lambda c: c.batch(calls, retry=retry, timeout=timeout), TOKEN)
