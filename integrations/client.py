@@ -12,12 +12,13 @@ import threading
 from types import TracebackType
 from typing import Any, ClassVar, Mapping, Optional, Type, TypeVar, Union, overload
 
-from . import errors
+from . import errors, validation
 from .host import Host, ProviderHooks, default_host
 from .provider import CallContext, ProviderSpec
 from .runtime import Clock, IdSource, SystemClock, UuidIds
+from .scrub import SecretSet
 from .tokens import Token, TokenManager, TokenStore
-from .transport import Deadline, Request, TimeoutLike, Timeouts, Transport
+from .transport import DEFAULT_MAX_RESPONSE_BYTES, Deadline, Request, TimeoutLike, Timeouts, Transport
 
 __all__ = ["Client", "ProviderClient", "connect"]
 
@@ -54,6 +55,7 @@ class Client:
         token_store: Optional[TokenStore] = None,
         max_retries: int = 2,
         backoff: float = 0.25,
+        max_response_bytes: int = DEFAULT_MAX_RESPONSE_BYTES,
     ) -> None:
         self.host = host
         self.spec = spec
@@ -63,12 +65,16 @@ class Client:
             provider=spec.name,
             contour=contour,
             base_urls=dict(base_urls),
-            transport=Transport(timeouts=self.timeouts),
+            transport=Transport(timeouts=self.timeouts, max_response_bytes=max_response_bytes),
             clock=clock or SystemClock(),
             ids=ids or UuidIds(),
             exchange=self._unauthenticated,
         )
         self._credentials = dict(credentials)
+        # What no error leaving this client may show: credentials, URL user info, every token obtained.
+        self.secrets = SecretSet(self._credentials.values())
+        for url in self.ctx.base_urls.values():
+            self.secrets.add_url(url)
         self.max_retries = max_retries
         self.backoff = backoff
         self._closed = False
@@ -97,16 +103,37 @@ class Client:
         unknown (``outcome_unknown``; the message says whether the request was retried).
         """
         deadline = Deadline(request.timeout or self.timeouts)
-        with _Scope(self._current, deadline):
-            return self._with_retries(request, deadline)
+        try:
+            with _Scope(self._current, deadline):
+                result = self._with_retries(request, deadline)
+        except errors.IntegrationError as exc:
+            self._scrub(exc)
+            raise
+        if type(result) is list:  # a batch's outcomes: the errors of failed members are returned
+            for outcome in result:
+                failure = getattr(outcome, "error", None)
+                if isinstance(failure, errors.IntegrationError):
+                    self._scrub(failure)
+        return result
 
     def token(self, timeout: Optional[TimeoutLike] = None) -> Token:
         """A valid token, authenticating or renewing first if needed (within ``timeout``).
         Raises :class:`~integrations.errors.ConfigurationError` once the client is closed."""
-        self._check_open()
-        deadline = Deadline(Timeouts.coerce(timeout) if timeout is not None else self.timeouts)
-        with _Scope(self._current, deadline):
-            return self._token(deadline)
+        try:
+            self._check_open()
+            deadline = Deadline(validation.timeouts(timeout) or self.timeouts)
+            with _Scope(self._current, deadline):
+                return self._token(deadline)
+        except errors.IntegrationError as exc:
+            self._scrub(exc)
+            raise
+
+    def _scrub(self, exc: errors.IntegrationError) -> None:
+        # Every error leaving the client, whatever the server echoed into it (see integrations.scrub).
+        current = self.tokens.peek()  # also a token loaded from a persistent store
+        if current is not None:
+            self.secrets.add_token(current.access, current.refresh)
+        self.secrets.scrub_exception(exc)
 
     def _unauthenticated(self, request: Request) -> Any:
         # ctx.call(): a login or refresh, inside the call that needed it (or a call of its own).
@@ -204,6 +231,7 @@ class Client:
                 f"plugin {self.hooks.plugin!r} answered {hook} for provider {self.ctx.provider!r} "
                 f"with {type(token).__name__}, not a Token"
             )
+        self.secrets.add_token(token.access, token.refresh)
         return token
 
     # -- lifecycle ---------------------------------------------------------------------------
@@ -260,6 +288,10 @@ def _say_outcome_unknown(
         note = f"outcome unknown after {attempts} attempt(s)"
         if request.request_id:
             note += f"; repeating it with request id {request.request_id} is safe"
+    elif not exc.should_retry:
+        note = "outcome unknown: the server answered, but not in a form that tells what it did"
+        if request.request_id:
+            note += f" (check its state; request id {request.request_id})"
     else:
         note = (
             "outcome unknown: the server may have acted on it; not retried, because repeating it "
@@ -328,6 +360,7 @@ def connect(
     host: Optional[Host] = None,
     token_store: Optional[TokenStore] = None,
     max_retries: int = 2,
+    max_response_bytes: Optional[int] = None,
 ) -> F: ...
 
 
@@ -344,6 +377,7 @@ def connect(
     host: Optional[Host] = None,
     token_store: Optional[TokenStore] = None,
     max_retries: int = 2,
+    max_response_bytes: Optional[int] = None,
 ) -> Any: ...
 
 
@@ -359,12 +393,14 @@ def connect(
     host: Optional[Host] = None,
     token_store: Optional[TokenStore] = None,
     max_retries: int = 2,
+    max_response_bytes: Optional[int] = None,
 ) -> Any:
     """Return the typed client of ``provider`` (a context manager with ``close()``). Does no I/O.
 
     ``provider`` is the facade class (``connect(AlorClient, ...)``, typed as ``AlorClient``) or the
     provider's name (``connect("alor", ...)``, typed as ``Any``). ``timeout`` is a number (the whole
-    budget of each call), a ``(connect, read)`` pair or a :class:`Timeouts`.
+    budget of each call), a ``(connect, read)`` pair or a :class:`Timeouts`. ``max_response_bytes``
+    caps each answer's body while it is read (default 16 MiB).
 
     Raises :class:`~integrations.errors.ConfigurationError` for an unknown provider or contour, a
     missing credential or an unknown service in ``base_urls``;
@@ -397,10 +433,11 @@ def connect(
         contour=contour,
         base_urls=urls,
         credentials=checked,
-        timeouts=Timeouts.coerce(timeout) if timeout is not None else None,
+        timeouts=validation.timeouts(timeout),
         clock=clock,
         ids=ids,
         token_store=token_store,
         max_retries=max_retries,
+        max_response_bytes=DEFAULT_MAX_RESPONSE_BYTES if max_response_bytes is None else max_response_bytes,
     )
     return served(client)

@@ -16,9 +16,16 @@ HOUR = 3600.0
 def test_alor_with_a_skewed_server_clock_refreshes_once(skew):
     client_clock = ManualClock(1_800_000_000.0)
     server_clock = ManualClock(client_clock.now() + skew)
-    with sandbox.running("alor", clock=server_clock) as sb, integrations.connect(
-        "alor", base_urls=sb.base_urls, credentials=sb.credentials, clock=client_clock, ids=SequentialIds()
-    ) as alor:
+    with (
+        sandbox.running("alor", clock=server_clock) as sb,
+        integrations.connect(
+            "alor",
+            base_urls=sb.base_urls,
+            credentials=sb.credentials,
+            clock=client_clock,
+            ids=SequentialIds(),
+        ) as alor,
+    ):
         for _ in range(20):
             alor.orderbook("MOEX", "SBER", depth=1)
             client_clock.advance(10)
@@ -35,9 +42,16 @@ def test_alor_with_a_skewed_server_clock_refreshes_once(skew):
 def test_tradingdesk_with_a_skewed_server_clock_logs_in_once(skew):
     client_clock = ManualClock(1_800_000_000.0)
     server_clock = ManualClock(client_clock.now() + skew)
-    with sandbox.running("tradingdesk", clock=server_clock, access_token_ttl=1800) as sb, integrations.connect(
-        "tradingdesk", base_urls=sb.base_urls, credentials=sb.credentials, clock=client_clock, ids=SequentialIds()
-    ) as td:
+    with (
+        sandbox.running("tradingdesk", clock=server_clock, access_token_ttl=1800) as sb,
+        integrations.connect(
+            "tradingdesk",
+            base_urls=sb.base_urls,
+            credentials=sb.credentials,
+            clock=client_clock,
+            ids=SequentialIds(),
+        ) as td,
+    ):
         for _ in range(20):
             td.campaigns()
             client_clock.advance(10)

@@ -35,8 +35,9 @@ def test_nothing_is_sent_after_close(alor_sandbox, alor_live):
 
 def test_a_retry_waiting_when_the_client_closes_is_not_sent(alor_sandbox):
     # The real clock: the retry's back-off is a real wait, during which another thread closes.
-    client = integrations.connect("alor", base_urls=alor_sandbox.base_urls, credentials=alor_sandbox.credentials,
-                                  ids=SequentialIds())
+    client = integrations.connect(
+        "alor", base_urls=alor_sandbox.base_urls, credentials=alor_sandbox.credentials, ids=SequentialIds()
+    )
     client.orderbook("MOEX", "SBER", depth=1)
     client.client.backoff = 0.5
     alor_sandbox.faults.add(Fault.respond(503, body="busy", path=BOOK))
