@@ -11,74 +11,43 @@ from __future__ import annotations
 import datetime as dt
 import json
 from decimal import Decimal
+from pathlib import Path
 from typing import Any, Dict
 from urllib.parse import parse_qs
 
 from integrations.sandbox import Fault
+from integrations.testing.shapes import json_shape
 
-# -- the guide's examples, verbatim -------------------------------------------------------------
+# The guides' examples, verbatim, one file each (their sources: tests/documented/examples/README.md).
+EXAMPLES = Path(__file__).resolve().parents[1] / "documented" / "examples"
+
+
+def example(name: str) -> str:
+    return (EXAMPLES / name).read_text(encoding="utf-8")
+
 
 # "Шаг 4. Получение Access Токена": the request (the refresh token is in the URL).
 REFRESH_REQUEST = "https://oauthdev.alor.ru/refresh?token=3ee46c97-1da6-451b-b4f6-520e774dd2a8"
 # "Шаг 4. Получение Access Токена": the reply.
-REFRESH_REPLY = """{
-"AccessToken": "eyJhbGciOiJFUzI1NiIsInR5cCI6IkpXVCIsImN0eSI6IkpXVCJ9.eyJzdWIiOiJMb2dpblNhbXBsZSIsImVudCI6ImNsaWVudCIsImVpbiI6IjAxMjM0IiwiY2xpZW50aWQiOiIwMTIzNDU2IiwiYXpwIjoiMDEyMzQ1Njc4OWFiY2RlZjAxMjMiLCJhZ3JlZW1lbnRzIjoiQWdyZWVtZW50U2FtcGxlMSBBZ3JlZW1lbnRTYW1wbGUyIEFncmVlbWVudFNhbXBsZTMiLCJwb3J0Zm9saW9zIjoiUG9ydGZvbGlvU2FtcGxlMSBQb3J0Zm9saW9TYW1wbGUyIFBvcnRmb2xpb1NhbXBsZTMiLCJzY29wZSI6Ik9yZGVyc1JlYWQgT3JkZXJzQ3JlYXRlIFRyYWRlcyBQZXJzb25hbCBTdGF0cyIsImV4cCI6Mjg3MTc2MzE5OSwiaWF0IjowLCJpc3MiOiJBbG9yLklkZW50aXR5IiwiYXVkIjoiQ2xpZW50IFdBUlAgV2FycEFUQ29ubmVjdG9yIHN1YnNjcmlwdGlvbnNBcGkgQ29tbWFuZEFwaSBJbnN0cnVtZW50QXBpIFRyYWRpbmdWaWV3UGxhdGZvcm0ifQ.QOQVMIAoZ6SnF5urnIzJ0EvtQd9P5Sx355069kXoID207wHOTW0wkKNMcrIKXmENEQQ_0yDjqH_kjeqWLBJuqA"
-}"""
+REFRESH_REPLY = example("alor/refresh_reply.json")
 
 # "Шаг 5. Отправка запросов", order book: the request, with its query parameters.
 ORDERBOOK_REQUEST = "https://apidev.alor.ru/md/v2/orderbooks/MOEX/SBER?depth=1&format=Simple"
 # "Шаг 5. Отправка запросов", order book: the reply.
-ORDERBOOK_REPLY = """{
-"snapshot": true,
-"bids": [
-{
-"price": 281.98,
-"volume": 36
-}
-],
-"asks": [
-{
-"price": 281.99,
-"volume": 11
-}
-],
-"timestamp": 1701105939,
-"ms_timestamp": 1701105939395,
-"existing": true
-}"""
+ORDERBOOK_REPLY = example("alor/orderbook_reply.json")
 
 # "Создание рыночной заявки": the request's URL and body (headers: Authorization, X-ALOR-REQID).
 MARKET_ORDER_REQUEST = "https://apidev.alor.ru/commandapi/warptrans/TRADE/v2/client/orders/actions/market"
-MARKET_ORDER_BODY = """{
-"side": "buy",
-"type": "market",
-"quantity": 1,
-"instrument": {
-"symbol": "SBER",
-"exchange": "MOEX"
-},
-"comment": "Пользовательский комментарий",
-"user": {
-"portfolio": "D39004"
-}
-}"""
+MARKET_ORDER_BODY = example("alor/market_order_body.json")
 # "Создание рыночной заявки": the reply (the order number is elided in the guide itself).
-MARKET_ORDER_REPLY = """{
-"message": "success",
-"orderNumber": "409...153"
-}"""
+MARKET_ORDER_REPLY = example("alor/market_order_reply.json")
 
 ORDERS = "/commandapi/warptrans/TRADE/v2/client/orders/actions/market"
 JSON = {"Content-Type": "application/json"}
 
 
 def shape(value: Any) -> Any:
-    """Keys, nesting and JSON value types (int and float differ), without the values."""
-    if isinstance(value, dict):
-        return {key: shape(item) for key, item in value.items()}
-    if isinstance(value, list):
-        return [shape(item) for item in value]
-    return type(value).__name__
+    return json_shape(value)
 
 
 # -- replies through the typed methods ----------------------------------------------------------

@@ -12,6 +12,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import threading
+from pathlib import Path
 from typing import Any, Callable, Dict, Iterator, List, Optional
 
 import pytest
@@ -20,9 +21,16 @@ import integrations
 from integrations import RpcError, Token
 from integrations.runtime import SequentialIds
 from integrations.sandbox import Fault, SandboxServer
+from integrations.testing.shapes import json_shape
 from integrations.tokens import MemoryTokenStore
 
-# -- the guide's examples, verbatim -------------------------------------------------------------
+# The guides' examples, verbatim, one file each (their sources: tests/documented/examples/README.md).
+EXAMPLES = Path(__file__).resolve().parents[1] / "documented" / "examples"
+
+
+def example(name: str) -> str:
+    return (EXAMPLES / name).read_text(encoding="utf-8")
+
 
 # "Токен доступа": the example request with its headers (a curl command).
 CURL_HEADERS = {"Content-Type": "application/json", "Authorization": "Bearer eyJ0..._7JU"}
@@ -30,101 +38,22 @@ CURL_URL = "https://tdm4.adcloud.org/api/v2/?method=Statistic.getTarget"
 CURL_BODY_KEYS = ("jsonrpc", "method", "params", "id")  # "params": {...} is elided in the guide
 
 # Метод "User.auth": request and reply.
-AUTH_REQUEST = """{
-"jsonrpc": "2.0",
-"method": "User.auth",
-"params": {
-"email": "string",
-"password": "string"
-},
-"id": 1
-}"""
-AUTH_REPLY = """{
-"jsonrpc": "2.0",
-"result": {
-"access_token": "string",
-"refresh_token": "string",
-"expire_access_token": 0,
-"expire_refresh_token": 0
-},
-"id": 1
-}"""
+AUTH_REQUEST = example("tradingdesk/user_auth_request.json")
+AUTH_REPLY = example("tradingdesk/user_auth_reply.json")
 
 # Метод "User.tokenRefresh": request and reply.
-REFRESH_REQUEST = """{
-"jsonrpc": "2.0",
-"method": "User.tokenRefresh",
-"params": {
-"refresh_token": "string"
-},
-"id": 1
-}"""
-REFRESH_REPLY = """{
-"jsonrpc": "2.0",
-"result": {
-"access_token": "string",
-"refresh_token": "string",
-"expire_access_token": 0,
-"expire_refresh_token": 0
-},
-"id": 1
-}"""
+REFRESH_REQUEST = example("tradingdesk/token_refresh_request.json")
+REFRESH_REPLY = example("tradingdesk/token_refresh_reply.json")
 
 # Метод "User.getInfo": request and reply (the guide's e-mail is obfuscated as "[email protected]").
-GET_INFO_REQUEST = """{
-"jsonrpc": "2.0",
-"method": "User.getInfo",
-"params": {},
-"id": 1
-}"""
-GET_INFO_REPLY = """{
-"jsonrpc": "2.0",
-"result": {
-"email": "[email protected]",
-"auth_token": "eyJ...pLo",
-"tags": [
-{
-"title": "Test1_Jul23"
-},
-{
-"title": "Test2_Jul23"
-}
-],
-"groups": [
-{
-"id": 1,
-"title": "default"
-}
-],
-"methods": [
-"User.auth",
-"User.tokenRefresh",
-"Campaign.getList",
-"Campaign.getInfo",
-"Partner.getClients",
-"Report.getCoverageAndInspection",
-"User.getInfo"
-],
-"isActive": false,
-"date_create": {
-"date": "2023-10-27 14:21:52.000000",
-"timezone_type": 3,
-"timezone": "Europe/Moscow"
-}
-},
-"id": 1
-}"""
+GET_INFO_REQUEST = example("tradingdesk/user_get_info_request.json")
+GET_INFO_REPLY = example("tradingdesk/user_get_info_reply.json")
 
 JSON = {"Content-Type": "application/json"}
 
 
 def shape(value: Any) -> Any:
-    """Keys, nesting and JSON value types (int and float differ), without the values."""
-    if isinstance(value, dict):
-        return {key: shape(item) for key, item in value.items()}
-    if isinstance(value, list):
-        return [shape(item) for item in value]
-    return type(value).__name__
+    return json_shape(value)
 
 
 def _client(sb: Any, clock: Any, credentials: Optional[Dict[str, str]] = None, **options: Any) -> Any:

@@ -9,100 +9,13 @@ from decimal import Decimal
 from typing import Any, Callable
 
 import pytest
-from hypothesis import HealthCheck, event, given, settings
+from hypothesis import event, given
 from hypothesis import strategies as st
 
 import integrations
-from integrations import Timeouts, ValidationError
+from integrations import ValidationError
+from integrations.testing.inputs import NASTY_TEXT, SETTINGS, TIMEOUTS, maybe
 
-SETTINGS = settings(
-    max_examples=150,
-    deadline=None,
-    derandomize=True,
-    database=None,
-    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
-)
-
-# Characters that break identifiers, paths, headers and query strings.
-NASTY = st.sampled_from(
-    [
-        *("\x00", "\n", "\r", "\t", "\x7f", "\x85", "\u2028", "\ud800", "\udfff", "\ufeff", "\uff11"),
-        *(
-            "/",
-            ".",
-            "..",
-            "?",
-            "#",
-            "%",
-            "%2e",
-            "%2f",
-            "%0a",
-            "\\",
-            " ",
-            "a",
-            "Z",
-            "1",
-            "0",
-            "-",
-            "_",
-            ":",
-            "@",
-        ),
-    ]
-)
-NASTY_TEXT = st.lists(NASTY, max_size=8).map("".join)
-TEXT = st.one_of(st.text(max_size=12), NASTY_TEXT, st.just("x" * 300))
-NUMBERS = st.one_of(
-    st.integers(),
-    st.integers(min_value=-(2**80), max_value=2**80),
-    st.sampled_from([0, -1, 1, 2**31, 2**63, 2**64, 10**20, 10**400]),
-    st.builds(pow, st.just(10), st.just(5000)),  # too long for str() and repr()
-    st.floats(),
-    st.sampled_from([float("nan"), float("inf"), -float("inf"), 1e308, 5e-324, -0.0]),
-    st.decimals(),
-    st.sampled_from(
-        [Decimal("NaN"), Decimal("sNaN"), Decimal("Infinity"), Decimal("1e400"), Decimal("1e-400")]
-    ),
-)
-SCALARS = st.one_of(
-    st.none(),
-    st.booleans(),
-    NUMBERS,
-    TEXT,
-    st.binary(max_size=8),
-    st.dates(),
-    st.datetimes(),
-    st.builds(object),
-    st.sampled_from([Ellipsis, int, Timeouts]),
-)
-ANYTHING = st.recursive(
-    SCALARS,
-    lambda children: st.one_of(
-        st.lists(children, max_size=3),
-        st.tuples(children, children),
-        st.dictionaries(st.one_of(TEXT, st.integers(), st.none(), st.booleans()), children, max_size=3),
-        st.sets(st.one_of(st.integers(), st.text(max_size=3)), max_size=3),
-        st.frozensets(st.integers(), max_size=3),
-    ),
-    max_leaves=8,
-)
-
-
-def maybe(valid: st.SearchStrategy[Any], bad: st.SearchStrategy[Any] = ANYTHING) -> st.SearchStrategy[Any]:
-    """Mostly plausible values (so that every argument gets checked, and some calls are sent), and
-    anything at all about one time in eight."""
-    return st.sampled_from(range(8)).flatmap(lambda n: bad if n == 0 else valid)
-
-
-TIMEOUTS = maybe(
-    st.one_of(
-        st.none(),
-        st.floats(min_value=0.001, max_value=100),
-        st.tuples(st.floats(min_value=0.001, max_value=10), st.floats(min_value=0.001, max_value=10)),
-        st.just(Timeouts(1, 2, 3)),
-    ),
-    st.one_of(st.tuples(NUMBERS, NUMBERS), NUMBERS, ANYTHING),
-)
 EXCHANGES = maybe(st.sampled_from(["MOEX", "SPBX", "moex"]))
 SYMBOLS = maybe(
     st.one_of(

@@ -9,6 +9,7 @@ import pytest
 
 import integrations
 from integrations import Timeouts, ValidationError
+from integrations.testing.inputs import BAD_TIMEOUTS
 from integrations.transport import Response
 
 GOOD_ORDER = dict(portfolio="D39004", exchange="MOEX", symbol="SBER", side="buy", quantity=1)
@@ -239,27 +240,6 @@ def test_cancel_order_number_huge_int(alor):
 def test_cancel_other_arguments(alor, override):
     with pytest.raises(ValidationError):
         alor.cancel_order("123", **{"portfolio": "D39004", "exchange": "MOEX", **override})
-
-
-BAD_TIMEOUTS = [
-    (1, float("inf")),  # used to raise OverflowError
-    (float("inf"), 1),
-    (1, float("nan")),
-    float("inf"),
-    float("nan"),
-    0,
-    -1,
-    True,
-    "5",
-    10**400,  # an int too large for a float
-    (1, 10**400),
-    (1,),
-    (1, 2, 3),
-    [1, 2],
-    (True, 1),
-    Decimal("5"),
-    {"connect": 1},
-]
 
 
 @pytest.mark.parametrize("timeout", BAD_TIMEOUTS)

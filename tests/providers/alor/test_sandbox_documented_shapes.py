@@ -12,13 +12,15 @@ from __future__ import annotations
 
 import base64
 import json
-from typing import Any, Callable, Dict, Iterator, List, Optional, Tuple
+from pathlib import Path
+from typing import Any, Callable, Dict, Iterator, Optional, Tuple
 
 import pytest
 import requests
 
 from integrations import sandbox
 from integrations.runtime import ManualClock
+from integrations.testing.shapes import json_shape
 from integrations_alor.sandbox import ERRORS, error_table_markdown
 from integrations_alor.sandbox_data import INSTRUMENTS
 
@@ -29,51 +31,25 @@ TIMEOUT = (2.0, 5.0)
 # -- the documented examples, verbatim ------------------------------------------------------------
 
 # The guide, "Шаг 4. Получение Access Токена": the answer of POST https://oauthdev.alor.ru/refresh?token=...
-GUIDE_REFRESH_REPLY = """{
-"AccessToken": "eyJhbGciOiJFUzI1NiIsInR5cCI6IkpXVCIsImN0eSI6IkpXVCJ9.eyJzdWIiOiJMb2dpblNhbXBsZSIsImVudCI6ImNsaWVudCIsImVpbiI6IjAxMjM0IiwiY2xpZW50aWQiOiIwMTIzNDU2IiwiYXpwIjoiMDEyMzQ1Njc4OWFiY2RlZjAxMjMiLCJhZ3JlZW1lbnRzIjoiQWdyZWVtZW50U2FtcGxlMSBBZ3JlZW1lbnRTYW1wbGUyIEFncmVlbWVudFNhbXBsZTMiLCJwb3J0Zm9saW9zIjoiUG9ydGZvbGlvU2FtcGxlMSBQb3J0Zm9saW9TYW1wbGUyIFBvcnRmb2xpb1NhbXBsZTMiLCJzY29wZSI6Ik9yZGVyc1JlYWQgT3JkZXJzQ3JlYXRlIFRyYWRlcyBQZXJzb25hbCBTdGF0cyIsImV4cCI6Mjg3MTc2MzE5OSwiaWF0IjowLCJpc3MiOiJBbG9yLklkZW50aXR5IiwiYXVkIjoiQ2xpZW50IFdBUlAgV2FycEFUQ29ubmVjdG9yIHN1YnNjcmlwdGlvbnNBcGkgQ29tbWFuZEFwaSBJbnN0cnVtZW50QXBpIFRyYWRpbmdWaWV3UGxhdGZvcm0ifQ.QOQVMIAoZ6SnF5urnIzJ0EvtQd9P5Sx355069kXoID207wHOTW0wkKNMcrIKXmENEQQ_0yDjqH_kjeqWLBJuqA"
-}"""
+# The guides' examples, verbatim, one file each (their sources: tests/documented/examples/README.md).
+EXAMPLES = Path(__file__).resolve().parents[2] / "documented" / "examples"
+
+
+def example(name: str) -> str:
+    return (EXAMPLES / name).read_text(encoding="utf-8")
+
+
+GUIDE_REFRESH_REPLY = example("alor/refresh_reply.json")
 
 # The guide, "Шаг 5. Отправка запросов", order book: the answer of
 # GET https://apidev.alor.ru/md/v2/orderbooks/MOEX/SBER?depth=1&format=Simple
-GUIDE_ORDERBOOK_REPLY = """{
-"snapshot": true,
-"bids": [
-{
-"price": 281.98,
-"volume": 36
-}
-],
-"asks": [
-{
-"price": 281.99,
-"volume": 11
-}
-],
-"timestamp": 1701105939,
-"ms_timestamp": 1701105939395,
-"existing": true
-}"""
+GUIDE_ORDERBOOK_REPLY = example("alor/orderbook_reply.json")
 
 # The guide, "Шаг 5. Отправка запросов", "Создание рыночной заявки": the request body of
 # POST https://apidev.alor.ru/commandapi/warptrans/TRADE/v2/client/orders/actions/market
-GUIDE_MARKET_ORDER_BODY = """{
-"side": "buy",
-"type": "market",
-"quantity": 1,
-"instrument": {
-"symbol": "SBER",
-"exchange": "MOEX"
-},
-"comment": "Пользовательский комментарий",
-"user": {
-"portfolio": "D39004"
-}
-}"""
+GUIDE_MARKET_ORDER_BODY = example("alor/market_order_body.json")
 # ... and its answer.
-GUIDE_MARKET_ORDER_REPLY = """{
-"message": "success",
-"orderNumber": "409...153"
-}"""
+GUIDE_MARKET_ORDER_REPLY = example("alor/market_order_reply.json")
 
 # docs/reference/alor-api.md §4, "Example, Heavy format" (the spec's example OrderBook_Heavy).
 SPEC_HEAVY_ORDERBOOK = """{"bids":[{"price":281.98,"volume":36}],"asks":[{"price":281.99,"volume":11}],"msTimestamp":1701105939395,"existing":true}"""
@@ -92,29 +68,8 @@ SPEC_400_MESSAGE_ONLY = """{"message": "Invalid or unsupported quantity"}"""
 
 
 def shape(value: Any) -> Any:
-    """The structure of a decoded JSON value: object keys in order, nesting, and JSON types, where an
-    integer and a float are different types. An array's shape is the distinct shapes of its items in
-    order of first appearance, so a one-level book and a twenty-level book have the same shape."""
-    if isinstance(value, dict):
-        return {"object": [(key, shape(item)) for key, item in value.items()]}
-    if isinstance(value, list):
-        items: List[Any] = []
-        for item in value:
-            item_shape = shape(item)
-            if item_shape not in items:
-                items.append(item_shape)
-        return {"array": items}
-    if value is None:
-        return "null"
-    if isinstance(value, bool):
-        return "boolean"
-    if isinstance(value, int):
-        return "integer"
-    if isinstance(value, float):
-        return "float"
-    if isinstance(value, str):
-        return "string"
-    raise TypeError(f"not a JSON value: {value!r}")
+    """The order of keys counts here: the sandbox writes them in the documented order."""
+    return json_shape(value, key_order=True)
 
 
 def jwt_json(token: str) -> Tuple[Dict[str, Any], Dict[str, Any]]:
@@ -126,13 +81,6 @@ def jwt_json(token: str) -> Tuple[Dict[str, Any], Dict[str, Any]]:
 
     header, payload, _ = token.split(".")
     return part(header), part(payload)
-
-
-def test_shape_tells_ints_from_floats_and_keeps_key_order() -> None:
-    assert shape({"a": 1, "b": [1.5, 2.5]}) == {"object": [("a", "integer"), ("b", {"array": ["float"]})]}
-    assert shape({"a": 1}) != shape({"a": 1.0})
-    assert shape({"a": 1, "b": 2}) != shape({"b": 2, "a": 1})
-    assert shape([True, None, "x"]) == {"array": ["boolean", "null", "string"]}
 
 
 # -- a live sandbox ----------------------------------------------------------------------------------

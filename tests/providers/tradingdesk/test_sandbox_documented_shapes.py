@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import re
+from pathlib import Path
 from typing import Any, Dict, Iterator, List, Optional
 
 import pytest
@@ -18,112 +19,35 @@ import requests
 
 from integrations import sandbox
 from integrations.sandbox import RunningSandbox
+from integrations.testing.shapes import json_shape
 
 # -- the documented examples, verbatim --------------------------------------------------------------
 
 # docs/seeds/002_7fd84ed93695604f.txt, "Метод "User.auth"", "Пример использования метода", // Запрос
-GUIDE_USER_AUTH_REQUEST = """
-{
-"jsonrpc": "2.0",
-"method": "User.auth",
-"params": {
-"email": "string",
-"password": "string"
-},
-"id": 1
-}
-"""
+# The guides' examples, verbatim, one file each (their sources: tests/documented/examples/README.md).
+EXAMPLES = Path(__file__).resolve().parents[2] / "documented" / "examples"
+
+
+def example(name: str) -> str:
+    return (EXAMPLES / name).read_text(encoding="utf-8")
+
+
+GUIDE_USER_AUTH_REQUEST = example("tradingdesk/user_auth_request.json")
 
 # docs/seeds/002_7fd84ed93695604f.txt, "Метод "User.auth"", "Пример использования метода", // Ответ
-GUIDE_USER_AUTH_REPLY = """
-{
-"jsonrpc": "2.0",
-"result": {
-"access_token": "string",
-"refresh_token": "string",
-"expire_access_token": 0,
-"expire_refresh_token": 0
-},
-"id": 1
-}
-"""
+GUIDE_USER_AUTH_REPLY = example("tradingdesk/user_auth_reply.json")
 
 # docs/seeds/002_7fd84ed93695604f.txt, "Метод "User.tokenRefresh"", "Пример использования метода", // Запрос
-GUIDE_TOKEN_REFRESH_REQUEST = """
-{
-"jsonrpc": "2.0",
-"method": "User.tokenRefresh",
-"params": {
-"refresh_token": "string"
-},
-"id": 1
-}
-"""
+GUIDE_TOKEN_REFRESH_REQUEST = example("tradingdesk/token_refresh_request.json")
 
 # docs/seeds/002_7fd84ed93695604f.txt, "Метод "User.tokenRefresh"", "Пример использования метода", // Ответ
-GUIDE_TOKEN_REFRESH_REPLY = """
-{
-"jsonrpc": "2.0",
-"result": {
-"access_token": "string",
-"refresh_token": "string",
-"expire_access_token": 0,
-"expire_refresh_token": 0
-},
-"id": 1
-}
-"""
+GUIDE_TOKEN_REFRESH_REPLY = example("tradingdesk/token_refresh_reply.json")
 
 # docs/seeds/002_7fd84ed93695604f.txt, "Метод "User.getInfo"", "Пример использования метода", // Запрос
-GUIDE_USER_GET_INFO_REQUEST = """
-{
-"jsonrpc": "2.0",
-"method": "User.getInfo",
-"params": {},
-"id": 1
-}
-"""
+GUIDE_USER_GET_INFO_REQUEST = example("tradingdesk/user_get_info_request.json")
 
 # docs/seeds/002_7fd84ed93695604f.txt, "Метод "User.getInfo"", "Пример использования метода", // Ответ
-GUIDE_USER_GET_INFO_REPLY = """
-{
-"jsonrpc": "2.0",
-"result": {
-"email": "[email protected]",
-"auth_token": "eyJ...pLo",
-"tags": [
-{
-"title": "Test1_Jul23"
-},
-{
-"title": "Test2_Jul23"
-}
-],
-"groups": [
-{
-"id": 1,
-"title": "default"
-}
-],
-"methods": [
-"User.auth",
-"User.tokenRefresh",
-"Campaign.getList",
-"Campaign.getInfo",
-"Partner.getClients",
-"Report.getCoverageAndInspection",
-"User.getInfo"
-],
-"isActive": false,
-"date_create": {
-"date": "2023-10-27 14:21:52.000000",
-"timezone_type": 3,
-"timezone": "Europe/Moscow"
-}
-},
-"id": 1
-}
-"""
+GUIDE_USER_GET_INFO_REPLY = example("tradingdesk/user_get_info_reply.json")
 
 # docs/reference/tradingdesk-api.md, §1 "Report.getCoverageAndInspection [C S4]": the request ...
 REFERENCE_COVERAGE_REQUEST = (
@@ -153,36 +77,8 @@ REFERENCE_TARGET_REPLY = """{"jsonrpc":"2.0","id":1,"result":{"Europe":{"Russia"
 
 
 def shape(value: Any) -> Any:
-    """The JSON shape of ``value``: objects keep their keys (casing included) with the shapes of their
-    values; an array becomes the sorted distinct shapes of its items; a scalar becomes its JSON type.
-    JSON has one number type, so ints and floats are both ``"number"`` (the documents print ``cpm`` as
-    210 and ``cpc`` as 13.855)."""
-    if isinstance(value, dict):
-        return {key: shape(item) for key, item in value.items()}
-    if isinstance(value, list):
-        distinct = {json.dumps(shape(item), sort_keys=True) for item in value}
-        return [json.loads(item) for item in sorted(distinct)]
-    if isinstance(value, bool):
-        return "boolean"
-    if isinstance(value, (int, float)):
-        return "number"
-    if isinstance(value, str):
-        return "string"
-    if value is None:
-        return "null"
-    raise TypeError(f"not a JSON value: {value!r}")
-
-
-def test_shape_helper() -> None:
-    assert shape({"a": [1, 2.5], "B": {"c": None, "d": True, "e": "x"}, "f": []}) == {
-        "a": ["number"],
-        "B": {"c": "null", "d": "boolean", "e": "string"},
-        "f": [],
-    }
-    assert shape({"a": 1}) != shape({"A": 1})
-    assert shape({"a": 1}) != shape({"a": 1, "b": 1})
-    assert shape({"a": True}) != shape({"a": 1})
-    assert shape([{"t": "x"}, {"t": "y"}]) == [{"t": "string"}]
+    """JSON's one number type: the documents print ``cpm`` as 210 and ``cpc`` as 13.855."""
+    return json_shape(value, numbers="json")
 
 
 # -- talking to the live sandbox ------------------------------------------------------------------

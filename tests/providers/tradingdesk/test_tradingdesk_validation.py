@@ -9,6 +9,7 @@ import pytest
 
 import integrations
 from integrations import ValidationError
+from integrations.testing.inputs import BAD_TIMEOUTS
 from integrations_tradingdesk import RpcCall
 
 
@@ -196,27 +197,6 @@ def test_retry_must_be_a_bool(td, retry):
         td.rpc("Campaign.getList", retry=retry)
     with pytest.raises(ValidationError, match="retry"):
         td.batch([("Campaign.getList", None)], retry=retry)
-
-
-BAD_TIMEOUTS = [
-    (1, float("inf")),  # used to raise OverflowError
-    (float("inf"), 1),
-    (1, float("nan")),
-    float("inf"),
-    float("nan"),
-    0,
-    -1,
-    True,
-    "5",
-    10**400,  # an int too large for a float
-    (1, 10**400),
-    (1,),
-    (1, 2, 3),
-    [1, 2],
-    (True, 1),
-    Decimal("5"),
-    {"connect": 1},
-]
 
 
 @pytest.mark.parametrize("timeout", BAD_TIMEOUTS)
