@@ -4,13 +4,17 @@ The token lifecycle lives here, in one place, not in each plugin: plugins only s
 token (``integrations_authenticate``) and how to renew one (``integrations_refresh``).
 :class:`TokenManager` renews proactively at ``expires_at - leeway`` and after a rejection, single
 flight: however many threads notice at once, one renewal happens and the others wait for it.
+
+Across processes the :class:`TokenStore` is the meeting point: the manager takes the store's lock,
+reads the store and renews only if no other process already did (see :mod:`integrations.stores` for
+stores shared by processes and hosts).
 """
 
 from __future__ import annotations
 
 import contextlib
 import threading
-from typing import Any, Callable, Iterator, Mapping, Optional, Protocol
+from typing import Any, Callable, ContextManager, Iterator, Mapping, Optional, Protocol
 
 import attrs
 
@@ -61,12 +65,21 @@ class TokenStore(Protocol):
     def save(self, token: Token) -> None:
         """Store ``token``, replacing any previous one. Called before the token is first used."""
 
+    def lock(self, timeout: Optional[float] = None) -> ContextManager[None]:
+        """A lock held while the manager reads the store, renews and saves: the store is shared by
+        every process that uses it, so at most one of them renews at a time. ``timeout`` is how long
+        to wait for it, in seconds (``None``: no limit); the context manager raises the built-in
+        :class:`TimeoutError` when it cannot be taken in time. A store without this method is used
+        without a cross-process lock."""
+
 
 class MemoryTokenStore:
-    """The default store: the token lives as long as the client."""
+    """The default store: the token lives as long as the client (or as long as the store object,
+    when several clients in one process share it)."""
 
     def __init__(self) -> None:
         self._token: Optional[Token] = None
+        self._lock = threading.Lock()
 
     def load(self) -> Optional[Token]:
         return self._token
@@ -74,16 +87,32 @@ class MemoryTokenStore:
     def save(self, token: Token) -> None:
         self._token = token
 
+    @contextlib.contextmanager
+    def lock(self, timeout: Optional[float] = None) -> Iterator[None]:
+        if not self._lock.acquire(timeout=-1 if timeout is None else max(0.0, timeout)):
+            raise TimeoutError(f"the token store's lock was not free within {timeout:g} s")
+        try:
+            yield
+        finally:
+            self._lock.release()
+
     def __repr__(self) -> str:
         return "MemoryTokenStore()"
 
 
 class TokenManager:
-    """Hands out a valid token and renews it, single flight.
+    """Hands out a valid token and renews it, single flight within the process and, through the
+    store's lock, across every process sharing the store.
 
     ``authenticate()`` obtains a token from the credentials; ``refresh(token)`` renews one. When a
     refresh is rejected, the manager authenticates again only if ``reauthenticate`` is true (a
     provider whose credentials differ from its refresh token, such as email and password).
+
+    Before renewing, the manager takes the store's lock and reads the store: a token another process
+    (or another client sharing the store) renewed meanwhile, and that is not due, is used instead of
+    renewing. So one renewal happens per expiry however many processes share the store, and a process
+    whose refresh token was rotated away by another one picks up the winner's pair rather than
+    failing. The store is read again whenever the current token is due or was rejected.
     """
 
     def __init__(
@@ -104,32 +133,40 @@ class TokenManager:
         self._store: TokenStore = store if store is not None else MemoryTokenStore()
         self._lock = threading.Lock()
         self._current: Optional[Token] = None
-        self._loaded = False
         self.authentications = 0
         self.refreshes = 0
+        #: Tokens taken from the store because another process or client had renewed already.
+        self.adoptions = 0
 
     def token(self, deadline: Optional[Deadline] = None) -> Token:
         """Return a token that is not about to expire, renewing it first if needed.
 
-        With a ``deadline``, waiting for another thread's renewal ends with
-        :class:`~integrations.errors.Timeout` when the deadline passes.
+        With a ``deadline``, waiting for another thread's renewal, or for the store's lock (another
+        process's renewal), ends with :class:`~integrations.errors.Timeout` when the deadline passes.
         """
         current = self._current
         if current is not None and not self._is_due(current):
             return current
         with self._locked(deadline):
-            current = self._load()
+            current = self._current
             if current is not None and not self._is_due(current):
-                return current
-            return self._renew(current)
+                return current  # another thread renewed while this one waited
+            stored = self._store.load()
+            if stored is not None and not self._is_due(stored):
+                return self._adopt(stored)
+            return self._renew(stored if stored is not None else current)
 
     def renew_rejected(self, rejected: Token, deadline: Optional[Deadline] = None) -> Token:
-        """The provider rejected ``rejected``: renew it, unless another thread already did."""
+        """The provider rejected ``rejected``: renew it, unless another thread, process or client
+        sharing the store already did."""
         with self._locked(deadline):
-            current = self._load()
-            if current is not None and current is not rejected and not self._is_due(current):
+            current = self._current
+            if current is not None and not _same(current, rejected) and not self._is_due(current):
                 return current
-            return self._renew(current)
+            stored = self._store.load()
+            if stored is not None and not _same(stored, rejected) and not self._is_due(stored):
+                return self._adopt(stored)
+            return self._renew(stored if stored is not None else current)
 
     @contextlib.contextmanager
     def _locked(self, deadline: Optional[Deadline]) -> Iterator[None]:
@@ -141,18 +178,37 @@ class TokenManager:
                 outcome_unknown=False,
             )
         try:
-            yield
+            with self._store_locked(deadline):
+                yield
         finally:
             self._lock.release()
 
+    @contextlib.contextmanager
+    def _store_locked(self, deadline: Optional[Deadline]) -> Iterator[None]:
+        lock = getattr(self._store, "lock", None)
+        if lock is None:  # a store written before stores had a lock: no cross-process lock
+            yield
+            return
+        timeout = None if deadline is None else max(0.0, deadline.remaining())
+        try:
+            held = lock(timeout)
+            held.__enter__()
+        except TimeoutError:
+            raise errors.Timeout(
+                f"gave up waiting for the token store's lock (another process renewing the token): "
+                f"the call's {deadline.timeouts.total if deadline else 0:g} s deadline passed",
+                outcome_unknown=False,
+            ) from None
+        try:
+            yield
+        except BaseException as exc:
+            if not held.__exit__(type(exc), exc, exc.__traceback__):
+                raise
+        else:
+            held.__exit__(None, None, None)
+
     def peek(self) -> Optional[Token]:
         """The current token without renewing it (``None`` before the first call)."""
-        return self._current
-
-    def _load(self) -> Optional[Token]:
-        if not self._loaded:
-            self._current = self._store.load()
-            self._loaded = True
         return self._current
 
     def leeway_for(self, token: Token) -> float:
@@ -167,8 +223,15 @@ class TokenManager:
             return False
         return self._clock.now() >= token.expires_at - self.leeway_for(token)
 
+    def _adopt(self, token: Token) -> Token:
+        # Called with the locks held: a token someone else sharing the store obtained.
+        if self._current is not None and not _same(self._current, token):
+            self.adoptions += 1
+        self._current = token
+        return token
+
     def _renew(self, current: Optional[Token]) -> Token:
-        # Called with the lock held.
+        # Called with the locks held.
         if (
             current is None
             or self._refresh is None
@@ -181,6 +244,11 @@ class TokenManager:
                 self.refreshes += 1
                 new = self._refresh(current)
             except AuthenticationError:
+                # Lost a rotation race with a process that does not take the store's lock (or whose
+                # lock expired)? The winner's pair is in the store: use it rather than fail.
+                stored = self._store.load()
+                if stored is not None and not _same(stored, current) and not self._is_due(stored):
+                    return self._adopt(stored)
                 if not self._reauthenticate:
                     raise
                 new = self._obtain()
@@ -197,3 +265,8 @@ class TokenManager:
         if token.refresh_expires_at is None:
             return False
         return self._clock.now() >= token.refresh_expires_at
+
+
+def _same(a: Token, b: Token) -> bool:
+    # Tokens read back from a file or Redis are new objects: compare what the server sees.
+    return a is b or (a.access == b.access and a.refresh == b.refresh)

@@ -3,6 +3,9 @@
 - ``{"email", "password"}``: ``User.auth`` returns an access/refresh pair with their expiries.
 - ``User.tokenRefresh {"refresh_token"}`` rotates **both** tokens: the old refresh token dies, so the
   new pair is returned and the TokenManager stores it before anything uses it.
+- ``{"refresh_token"}``: a connection that starts from a stored refresh token alone; authenticating
+  is ``User.tokenRefresh`` with it. Without a password nothing can log in again, so when that refresh
+  token is refused the error says the refresh token was refused.
 - ``{"token"}``: an administrator's long-lived (three-month) token, used as the Bearer token as is.
   Nothing can renew it, so it becomes a non-refreshable :class:`~integrations.tokens.Token` without I/O.
 
@@ -27,7 +30,7 @@ from integrations.tokens import Token
 from . import provider
 from .models import parse_datetime
 
-__all__ = ["admin_token", "authenticate", "login", "parse_expiry", "refresh"]
+__all__ = ["admin_token", "authenticate", "login", "login_with_refresh_token", "parse_expiry", "refresh"]
 
 log = logging.getLogger(f"integrations.{provider.NAME}")
 
@@ -158,20 +161,43 @@ def refresh(ctx: CallContext, token: Token) -> Token:
         raise errors.AuthenticationError(
             "this Trading Desk token carries no refresh token", provider=provider.NAME
         )
+    return _token_refresh(
+        ctx,
+        token.refresh,
+        "Trading Desk rejected the refresh token (expired, or already rotated by a refresh)",
+    )
+
+
+def login_with_refresh_token(ctx: CallContext, refresh_token: str) -> Token:
+    """``User.tokenRefresh`` with a refresh token given as the credentials (``{"refresh_token"}``).
+    Raises :class:`~integrations.errors.AuthenticationError` saying that the refresh token (not a
+    password: there is none) was refused."""
+    return _token_refresh(
+        ctx,
+        refresh_token,
+        "Trading Desk refused the refresh token given as credentials (expired, or already rotated "
+        "by a refresh) and there is no password to log in again: connect with the newest refresh "
+        "token (a shared TokenStore keeps it) or with email and password",
+    )
+
+
+def _token_refresh(ctx: CallContext, refresh_token: str, refusal: str) -> Token:
     now = ctx.clock.now()
     result = _call(
         ctx,
         "User.tokenRefresh",
-        {"refresh_token": token.refresh},
+        {"refresh_token": refresh_token},
         REFRESH_REJECTED,
-        "Trading Desk rejected the refresh token (expired, or already rotated by a refresh)",
+        refusal,
         retry=False,
     )
     return _token(result, now, "User.tokenRefresh")
 
 
 def authenticate(ctx: CallContext, credentials: Mapping[str, str]) -> Token:
-    """A token from either accepted credential shape."""
+    """A token from any accepted credential shape."""
     if "email" in credentials and "password" in credentials:
         return login(ctx, credentials["email"], credentials["password"])
+    if "refresh_token" in credentials:
+        return login_with_refresh_token(ctx, credentials["refresh_token"])
     return admin_token(credentials["token"])

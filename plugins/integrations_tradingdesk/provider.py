@@ -23,8 +23,9 @@ CONTOURS = {
 PATH = "/api/v2/"
 QUERY_PARAMETER = "method"
 
-# Email and password log in with User.auth; an administrator's long-lived token is used as is.
-CREDENTIALS = (frozenset({"email", "password"}), frozenset({"token"}))
+# Email and password log in with User.auth; a refresh token alone (say, from a shared TokenStore)
+# starts with User.tokenRefresh; an administrator's long-lived token is used as is.
+CREDENTIALS = (frozenset({"email", "password"}), frozenset({"refresh_token"}), frozenset({"token"}))
 
 # The two methods that run without a Bearer token.
 UNAUTHENTICATED_METHODS = frozenset({"User.auth", "User.tokenRefresh"})

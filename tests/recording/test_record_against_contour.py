@@ -75,7 +75,7 @@ def test_missing_variables_are_named_before_anything_is_recorded(tmp_path: Path,
 
     assert str(info.value) == (
         "provider 'tradingdesk': set INTEGRATIONS_TRADINGDESK_EMAIL and INTEGRATIONS_TRADINGDESK_PASSWORD"
-        " or INTEGRATIONS_TRADINGDESK_TOKEN in the environment"
+        " or INTEGRATIONS_TRADINGDESK_REFRESH_TOKEN or INTEGRATIONS_TRADINGDESK_TOKEN in the environment"
     )
     assert "someone@example.com" not in str(info.value)
     assert not (tmp_path / "c.yaml").exists()
