@@ -53,7 +53,10 @@ def _demo(host: Host, names: Sequence[str], write: Callable[[str], None]) -> int
         write(f"== {name}: {spec.description} (sandbox on 127.0.0.1, no network, no configuration)")
         with (
             sandbox.running(name, host=host) as sb,
-            connect(name, base_urls=sb.base_urls, credentials=sb.credentials, host=host) as client,
+            # The sandbox is on loopback: no proxy from the environment may stand in between.
+            connect(
+                name, base_urls=sb.base_urls, credentials=sb.credentials, host=host, trust_env=False
+            ) as client,
         ):
             demo(client, write)
         write("")

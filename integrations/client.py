@@ -10,7 +10,9 @@ from __future__ import annotations
 import logging
 import threading
 from types import TracebackType
-from typing import Any, ClassVar, Mapping, Optional, Type, TypeVar, Union, overload
+from typing import Any, ClassVar, Mapping, Optional, Tuple, Type, TypeVar, Union, overload
+
+import requests
 
 from . import errors, validation
 from .host import Host, ProviderHooks, default_host
@@ -18,7 +20,15 @@ from .provider import CallContext, ProviderSpec
 from .runtime import Clock, IdSource, SystemClock, UuidIds
 from .scrub import SecretSet
 from .tokens import Token, TokenManager, TokenStore
-from .transport import DEFAULT_MAX_RESPONSE_BYTES, Deadline, Request, TimeoutLike, Timeouts, Transport
+from .transport import (
+    DEFAULT_MAX_RESPONSE_BYTES,
+    Deadline,
+    Request,
+    TimeoutLike,
+    Timeouts,
+    Transport,
+    VerifyLike,
+)
 
 __all__ = ["Client", "ProviderClient", "connect"]
 
@@ -56,6 +66,11 @@ class Client:
         max_retries: int = 2,
         backoff: float = 0.25,
         max_response_bytes: int = DEFAULT_MAX_RESPONSE_BYTES,
+        verify: Optional[VerifyLike] = None,
+        cert: Optional[Union[str, Tuple[str, str]]] = None,
+        proxies: Optional[Mapping[str, str]] = None,
+        session: Optional[requests.Session] = None,
+        trust_env: Optional[bool] = None,
     ) -> None:
         self.host = host
         self.spec = spec
@@ -65,7 +80,15 @@ class Client:
             provider=spec.name,
             contour=contour,
             base_urls=dict(base_urls),
-            transport=Transport(timeouts=self.timeouts, max_response_bytes=max_response_bytes),
+            transport=Transport(
+                timeouts=self.timeouts,
+                max_response_bytes=max_response_bytes,
+                verify=verify,
+                cert=cert,
+                proxies=proxies,
+                session=session,
+                trust_env=trust_env,
+            ),
             clock=clock or SystemClock(),
             ids=ids or UuidIds(),
             exchange=self._unauthenticated,
@@ -361,6 +384,11 @@ def connect(
     token_store: Optional[TokenStore] = None,
     max_retries: int = 2,
     max_response_bytes: Optional[int] = None,
+    verify: Optional[VerifyLike] = None,
+    cert: Optional[Union[str, Tuple[str, str]]] = None,
+    proxies: Optional[Mapping[str, str]] = None,
+    session: Optional[requests.Session] = None,
+    trust_env: Optional[bool] = None,
 ) -> F: ...
 
 
@@ -378,6 +406,11 @@ def connect(
     token_store: Optional[TokenStore] = None,
     max_retries: int = 2,
     max_response_bytes: Optional[int] = None,
+    verify: Optional[VerifyLike] = None,
+    cert: Optional[Union[str, Tuple[str, str]]] = None,
+    proxies: Optional[Mapping[str, str]] = None,
+    session: Optional[requests.Session] = None,
+    trust_env: Optional[bool] = None,
 ) -> Any: ...
 
 
@@ -394,6 +427,11 @@ def connect(
     token_store: Optional[TokenStore] = None,
     max_retries: int = 2,
     max_response_bytes: Optional[int] = None,
+    verify: Optional[VerifyLike] = None,
+    cert: Optional[Union[str, Tuple[str, str]]] = None,
+    proxies: Optional[Mapping[str, str]] = None,
+    session: Optional[requests.Session] = None,
+    trust_env: Optional[bool] = None,
 ) -> Any:
     """Return the typed client of ``provider`` (a context manager with ``close()``). Does no I/O.
 
@@ -401,6 +439,18 @@ def connect(
     provider's name (``connect("alor", ...)``, typed as ``Any``). ``timeout`` is a number (the whole
     budget of each call), a ``(connect, read)`` pair or a :class:`Timeouts`. ``max_response_bytes``
     caps each answer's body while it is read (default 16 MiB).
+
+    ``credentials`` default to the environment: ``INTEGRATIONS_<PROVIDER>_<FIELD>`` (for example
+    ``INTEGRATIONS_ALOR_REFRESH_TOKEN``); explicit ``credentials`` win.
+
+    The environment is honoured as requests does (``trust_env``, default true), read once here:
+    ``HTTP_PROXY``/``HTTPS_PROXY``/``NO_PROXY`` (and lower case), ``REQUESTS_CA_BUNDLE``,
+    ``CURL_CA_BUNDLE``, ``SSL_CERT_FILE``. ``proxies`` (a requests-style dict) wins over the
+    environment's; ``verify`` is a bool or a CA bundle path, ``cert`` a client certificate (a path or
+    a ``(cert, key)`` pair). ``session`` is your own ``requests.Session``, used as is: its adapters
+    keep their own pools and timeouts, so the whole-call deadline bounds each socket operation only
+    if its adapters are the library's (mount ``integrations._deadline.DeadlineAdapter``); per-operation
+    connect and read timeouts, the size cap and never following redirects still hold.
 
     Raises :class:`~integrations.errors.ConfigurationError` for an unknown provider or contour, a
     missing credential or an unknown service in ``base_urls``;
@@ -424,7 +474,7 @@ def connect(
         raise errors.ConfigurationError(f"provider {name!r} is served by {served!r}, not {facade.__name__}")
     contour = contour or spec.default_contour
     urls = spec.base_urls(contour, base_urls)
-    checked = spec.check_credentials(credentials)
+    checked = spec.credentials_from_env() if credentials is None else spec.check_credentials(credentials)
     if not isinstance(max_retries, int) or isinstance(max_retries, bool) or max_retries < 0:
         raise errors.ConfigurationError("max_retries must be a non-negative int")
     client = Client(
@@ -439,5 +489,10 @@ def connect(
         token_store=token_store,
         max_retries=max_retries,
         max_response_bytes=DEFAULT_MAX_RESPONSE_BYTES if max_response_bytes is None else max_response_bytes,
+        verify=verify,
+        cert=cert,
+        proxies=proxies,
+        session=session,
+        trust_env=trust_env,
     )
     return served(client)

@@ -13,6 +13,7 @@ traceback are not pickled.
 
 from __future__ import annotations
 
+import builtins
 from typing import Any, Dict, Optional, Tuple, Type, TypeVar
 
 from .scrub import PREVIEW_LENGTH, redact_shapes
@@ -195,15 +196,16 @@ class TransportError(OperationFailed):
     """Raised when no HTTP response arrived: see :class:`ConnectionError` and :class:`Timeout`."""
 
 
-class ConnectionError(TransportError):  # noqa: A001 - the name is the concept; it subclasses ours
+class ConnectionError(TransportError, builtins.ConnectionError):  # noqa: A001 - the name is the concept
     """Raised when the connection could not be made (``outcome_unknown`` false: nothing was sent) or
-    broke before a response arrived (``outcome_unknown`` true)."""
+    broke before a response arrived (``outcome_unknown`` true). Also the builtin ``ConnectionError``
+    (an ``OSError``), so ``except ConnectionError`` of the standard library catches it."""
 
 
-class Timeout(TransportError):
+class Timeout(TransportError, TimeoutError):
     """Raised when a connect or read timeout, or the call's total deadline, expired. After a connect
     timeout nothing was sent (``outcome_unknown`` false); otherwise the request may have been
-    processed."""
+    processed. Also the builtin ``TimeoutError`` (an ``OSError``)."""
 
 
 class ServiceUnavailable(OperationFailed):

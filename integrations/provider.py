@@ -215,6 +215,7 @@ class CallContext:
             headers=merged,
             deadline=deadline,
             request_id=request.request_id,
+            operation=request.operation,
         )
 
     def call(self, request: Request) -> Any:

@@ -11,21 +11,25 @@ from __future__ import annotations
 import json as jsonlib
 import logging
 import math
+import os
 import re
 import secrets
 import socket
 import ssl
+import threading
 import time
+import weakref
 from decimal import Decimal
-from typing import Any, Iterator, List, Mapping, Optional, Set, Tuple, Union
+from typing import Any, Dict, Iterator, List, Mapping, MutableMapping, Optional, Set, Tuple, Union, cast
 from urllib.parse import urlencode
+from urllib.request import getproxies_environment
 
 import attrs
 import requests
 from requests.cookies import extract_cookies_to_jar
 from requests.hooks import default_hooks
 from requests.structures import CaseInsensitiveDict
-from requests.utils import requote_uri, resolve_proxies
+from requests.utils import requote_uri, resolve_proxies, should_bypass_proxies
 from urllib3.exceptions import NewConnectionError, ReadTimeoutError
 
 from . import _deadline, errors
@@ -38,6 +42,7 @@ __all__ = [
     "Timeouts",
     "Transport",
     "TimeoutLike",
+    "VerifyLike",
     "dumps",
     "loads",
 ]
@@ -312,6 +317,13 @@ class Transport:
       ``Content-Length`` above it is refused before reading): a
       :class:`~integrations.errors.ProtocolError` naming the cap, the connection closed rather than
       returned to the pool.
+    - **The environment, read once.** Unless ``trust_env=False``, ``HTTP_PROXY``, ``HTTPS_PROXY``,
+      ``ALL_PROXY`` and ``NO_PROXY`` (either case) and ``REQUESTS_CA_BUNDLE``, ``CURL_CA_BUNDLE`` or
+      ``SSL_CERT_FILE`` apply as in requests, read when the transport is built (``NO_PROXY`` decided
+      once per origin); ``proxies`` and ``verify`` given here win. netrc is never read. Through an
+      HTTP(S) proxy (plain or a CONNECT tunnel) the deadline and the size cap hold as they do direct.
+    - **Fork-safe.** In a child of ``os.fork()`` every transport forgets the parent's pooled
+      connections (the parent keeps them) and opens its own.
     - **Exact JSON.** Request bodies are written by :func:`dumps` (Decimals digit for digit; NaN,
       infinities and unserialisable values refused with a ``ValidationError`` before sending).
     """
@@ -324,6 +336,10 @@ class Transport:
         user_agent: str = "integrations",
         pool_size: int = 32,
         max_response_bytes: int = DEFAULT_MAX_RESPONSE_BYTES,
+        verify: Optional[VerifyLike] = None,
+        cert: Optional[Union[str, Tuple[str, str]]] = None,
+        proxies: Optional[Mapping[str, str]] = None,
+        trust_env: Optional[bool] = None,
     ) -> None:
         if (
             isinstance(max_response_bytes, bool)
@@ -332,6 +348,14 @@ class Transport:
         ):
             raise errors.ValidationError(
                 f"max_response_bytes must be a positive int, not {max_response_bytes!r}"
+            )
+        if verify is not None and not isinstance(verify, (bool, str, os.PathLike)):
+            raise errors.ValidationError(f"verify must be a bool or a CA bundle path, not {verify!r}")
+        if proxies is not None and not (
+            isinstance(proxies, Mapping) and all(isinstance(v, str) for v in proxies.values())
+        ):
+            raise errors.ValidationError(
+                "proxies must be a mapping of scheme (or scheme://host) to proxy URL"
             )
         self.timeouts = timeouts or Timeouts()
         self.max_response_bytes = max_response_bytes
@@ -344,10 +368,77 @@ class Transport:
             session.mount("http://", adapter)
             session.mount("https://", adapter)
             session.headers["User-Agent"] = user_agent
-            # Proxy and netrc lookups from the environment cost time on every request and could
-            # route loopback sandbox traffic through a proxy.
+            # requests would read the environment (proxies, CA bundle, netrc) on every request: this
+            # transport reads it once, here (and decides NO_PROXY once per origin), see _proxies_for.
+            # netrc is never read: credentials come from the provider's hooks only.
             session.trust_env = False
+            env = True if trust_env is None else bool(trust_env)
+        else:
+            # A caller's session is used as is: its own proxies, verify, cert and trust_env apply
+            # (requests' per-request environment lookups included), unless given here.
+            env = session.trust_env if trust_env is None else bool(trust_env)
         self.session = session
+        self.trust_env = env
+        environ: Dict[str, str] = dict(getproxies_environment()) if env else {}
+        # What the environment says about proxies, read once: {"http": ..., "https": ..., "no": ...}.
+        self._no_proxy: Optional[str] = environ.pop("no", None)
+        self._env_proxies: Dict[str, str] = environ
+        explicit = dict(session.proxies or {}) if not self._owns_session else {}
+        explicit.update(proxies or {})
+        self._explicit_proxies: Dict[str, str] = explicit
+        if verify is None:
+            verify = True if session.verify is None else session.verify
+            if verify is True and env:
+                verify = _environ_ca_bundle() or True
+        self.verify: Union[bool, str] = os.fspath(verify) if isinstance(verify, os.PathLike) else verify
+        self.cert = cert if cert is not None else session.cert
+        self._lock = threading.Lock()
+        # Proxies per origin ("https://host:port"): NO_PROXY decided once per origin, not per request.
+        self._proxy_cache: Dict[str, MutableMapping[str, str]] = {}
+        _live.add(self)
+
+    def _proxies_for(self, url: str) -> MutableMapping[str, str]:
+        """The proxies for ``url`` (requests-style), explicit ones over the environment's, cached per
+        origin: the environment was read when the transport was built."""
+        if not self._env_proxies and not self._explicit_proxies:
+            return _NO_PROXIES
+        end = url.find("/", url.find("//") + 2)
+        origin = url if end < 0 else url[:end]
+        found = self._proxy_cache.get(origin)
+        if found is not None:
+            return found
+        proxies = dict(self._explicit_proxies)
+        if self._env_proxies:
+            explicit_no = proxies.get("no_proxy")
+            # should_bypass_proxies applies NO_PROXY as requests does (hosts, domains, CIDRs); given
+            # "" it reads no_proxy from nowhere but the value captured when the transport was built.
+            if not should_bypass_proxies(origin, no_proxy=explicit_no or self._no_proxy or ""):
+                for key, value in self._env_proxies.items():
+                    proxies.setdefault(key, value)
+        with self._lock:
+            if len(self._proxy_cache) >= _PROXY_CACHE_SIZE:
+                self._proxy_cache.clear()
+            self._proxy_cache[origin] = proxies
+        return proxies
+
+    def _after_fork_in_child(self) -> None:
+        """Forget every pooled connection (the parent's sockets): the child opens its own. The old
+        pools are dropped, not closed: closing would take their locks, which a thread of the parent
+        may have held at the fork, and the parent keeps using those sockets."""
+        self._lock = threading.Lock()
+        jar = self.session.cookies
+        if hasattr(jar, "_cookies_lock"):
+            # http.cookiejar's lock, taken for every answer's cookies: a parent's thread may hold it.
+            jar._cookies_lock = threading.RLock()
+        # One adapter is usually mounted for both schemes: reset each once.
+        for adapter in {id(a): a for a in self.session.adapters.values()}.values():
+            if isinstance(adapter, requests.adapters.HTTPAdapter):
+                adapter.proxy_manager = {}
+                adapter.init_poolmanager(
+                    adapter._pool_connections,  # type: ignore[attr-defined]
+                    adapter._pool_maxsize,  # type: ignore[attr-defined]
+                    block=adapter._pool_block,  # type: ignore[attr-defined]
+                )
 
     def send(
         self,
@@ -359,6 +450,7 @@ class Transport:
         headers: Optional[Mapping[str, str]] = None,
         deadline: Optional[Deadline] = None,
         request_id: Optional[str] = None,
+        operation: str = "",
     ) -> Response:
         """Send one request and return the answer, whatever its status.
 
@@ -374,6 +466,9 @@ class Transport:
         ``should_retry`` false. Raises :class:`~integrations.errors.ProtocolError` for a body over
         ``max_response_bytes`` and :class:`~integrations.errors.ValidationError` (nothing sent) for
         a ``json`` that JSON cannot hold exactly (see :func:`dumps`). A 3xx is returned, not followed.
+        The transport error's ``__cause__`` is a copy of requests' exception with no URL query or
+        user information in its message. ``operation`` (``alor.orderbook``) names the exchange in the
+        DEBUG log line.
         """
         deadline = deadline or Deadline(self.timeouts)
         remaining = deadline.remaining()
@@ -396,32 +491,61 @@ class Transport:
         outer = call.expires, call.sent
         call.expires, call.sent = deadline.expires, None
         r: Optional[requests.Response] = None
+        failure: Optional[errors.TransportError] = None
+        cause: Optional[BaseException] = None
         try:
             prepared = self._prepare(method, url, params, body, all_headers)
             session = self.session
+            target = prepared.url or url
+            if self._owns_session:
+                proxies = self._proxies_for(target)
+            else:
+                proxies = resolve_proxies(prepared, self._explicit_proxies, self.trust_env)
             # Straight to the adapter: Session.send would follow redirects, or, told not to, still
             # read a 3xx's whole body (unbounded) to prepare the next hop. Redirects are never
             # followed (see the class docstring); the body is streamed, to bound its size.
-            r = session.get_adapter(prepared.url or url).send(
+            r = session.get_adapter(target).send(
                 prepared,
                 stream=True,
                 timeout=(min(t.connect, remaining), min(t.read, remaining)),
-                verify=True if session.verify is None else session.verify,
-                cert=session.cert,
-                proxies=resolve_proxies(prepared, session.proxies, session.trust_env),  # type: ignore[arg-type]
+                verify=self.verify,
+                cert=self.cert,
+                proxies=proxies,
             )
             extract_cookies_to_jar(session.cookies, prepared, r.raw)  # type: ignore[no-untyped-call]
             content = self._read(r, method, url, request_id)
         except requests.exceptions.RequestException as exc:
-            raise _failure(exc, method, url, deadline, call.sent, request_id) from None
+            failure = _failure(exc, method, url, deadline, call.sent, request_id)
+            cause = _sanitised(exc)
         finally:
             call.expires, call.sent = outer
             if r is not None:
                 # Returns a wholly read connection to the pool; closes one left mid-body.
                 r.close()
+        if failure is not None:
+            # Raised outside the handler, from a sanitised copy: requests' own exception (and the
+            # urllib3 errors it wraps) name the full URL, query and user info included.
+            if log.isEnabledFor(logging.DEBUG):
+                log.debug(
+                    "%s %s %s -> %s in %.1f ms",
+                    operation or "-",
+                    method,
+                    _safe_url(url),
+                    type(failure).__name__,
+                    (time.perf_counter() - started) * 1000,
+                )
+            raise failure from cause
+        r = cast(requests.Response, r)
         elapsed = time.perf_counter() - started
         if log.isEnabledFor(logging.DEBUG):
-            log.debug("%s %s -> %s in %.1f ms", method, _safe_url(url), r.status_code, elapsed * 1000)
+            log.debug(
+                "%s %s %s -> %s in %.1f ms",
+                operation or "-",
+                method,
+                _safe_url(url),
+                r.status_code,
+                elapsed * 1000,
+            )
         return Response(
             status=r.status_code,
             headers=r.headers,
@@ -496,6 +620,50 @@ class Transport:
     def close(self) -> None:
         if self._owns_session:
             self.session.close()
+
+
+VerifyLike = Union[bool, str, "os.PathLike[str]"]
+
+_NO_PROXIES: MutableMapping[str, str] = {}
+_PROXY_CACHE_SIZE = 256
+# Every live transport, for resetting connection pools in a forked child.
+_live: weakref.WeakSet[Transport] = weakref.WeakSet()
+
+
+def _environ_ca_bundle() -> Optional[str]:
+    """The CA bundle the environment names, as requests reads it (``REQUESTS_CA_BUNDLE``, then
+    ``CURL_CA_BUNDLE``), then OpenSSL's ``SSL_CERT_FILE``."""
+    for name in ("REQUESTS_CA_BUNDLE", "CURL_CA_BUNDLE", "SSL_CERT_FILE"):
+        value = os.environ.get(name)
+        if value:
+            return value
+    return None
+
+
+def _reset_after_fork() -> None:
+    for transport in list(_live):
+        try:
+            transport._after_fork_in_child()
+        except Exception:  # pragma: no cover - never let one transport break the child
+            log.debug("could not reset a transport's pools after fork", exc_info=True)
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_reset_after_fork)
+
+
+def _sanitised(exc: BaseException) -> BaseException:
+    """A copy of ``exc`` (same type when it can be built from a message) whose message holds no URL
+    query and no URL user info, with no ``__cause__``, ``__context__`` or traceback."""
+    message = _USERINFO_ANYWHERE.sub(r"\1", _QUERY.sub("", str(exc)))[:500]
+    try:
+        copy = type(exc)(message)
+    except (TypeError, ValueError):
+        copy = requests.exceptions.RequestException(message)
+    return copy
+
+
+_USERINFO_ANYWHERE = re.compile(r"([A-Za-z][A-Za-z0-9+.-]*://)[^/@?#\s'\"]*@")
 
 
 def _size(n: int) -> str:

@@ -14,6 +14,17 @@ import integrations
 from integrations import sandbox
 from integrations.runtime import ManualClock, SequentialIds
 
+_PROXY_VARIABLES = ("HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY", "NO_PROXY")
+
+
+@pytest.fixture(autouse=True)
+def _no_proxy_from_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Clients honour the proxy variables; the tests talk to loopback servers, so a CI machine's
+    proxy must not catch them. Tests of the proxy support set the variables themselves."""
+    for name in _PROXY_VARIABLES:
+        monkeypatch.delenv(name, raising=False)
+        monkeypatch.delenv(name.lower(), raising=False)
+
 
 @pytest.fixture
 def clock() -> ManualClock:
