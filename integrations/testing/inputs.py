@@ -5,11 +5,14 @@ hypothesis, which comes with the ``test`` extra)."""
 from __future__ import annotations
 
 from decimal import Decimal
-from typing import Any
+from typing import Any, Callable, List, Mapping
 
-from hypothesis import HealthCheck, settings
+import pytest
+from hypothesis import HealthCheck, event, settings
 from hypothesis import strategies as st
 
+from ..client import connect
+from ..errors import ValidationError
 from ..transport import Timeouts
 
 __all__ = [
@@ -22,6 +25,7 @@ __all__ = [
     "SETTINGS",
     "TEXT",
     "TIMEOUTS",
+    "attempt",
     "maybe",
 ]
 
@@ -135,3 +139,26 @@ BAD_TIMEOUTS = [
     Decimal("5"),
     {"connect": 1},
 ]
+
+
+def attempt(
+    sent: List[Any], provider: str, credentials: Mapping[str, str], call: Callable[[Any], Any]
+) -> str:
+    """Run ``call(client)`` on a fresh client of ``provider`` while every send is refused (``sent``
+    is the list a refusing fixture appends to, and its AssertionError says "a request was sent").
+    Returns ``"invalid"`` (a ValidationError, nothing sent) or ``"sent"``; anything else fails."""
+    before = len(sent)
+    with connect(provider, credentials=credentials) as client:
+        try:
+            call(client)
+        except ValidationError:
+            assert len(sent) == before, "a ValidationError after something was sent"  # noqa: S101
+            event("invalid")
+            return "invalid"
+        except AssertionError as exc:
+            if "a request was sent" not in str(exc):
+                raise
+            assert len(sent) == before + 1  # noqa: S101
+            event("sent")
+            return "sent"
+    pytest.fail("the call returned although nothing could be sent")

@@ -8,13 +8,11 @@ from __future__ import annotations
 from decimal import Decimal
 from typing import Any, Callable
 
-import pytest
-from hypothesis import event, given
+from hypothesis import given
 from hypothesis import strategies as st
 
-import integrations
-from integrations import ValidationError
 from integrations.testing.inputs import NASTY_TEXT, SETTINGS, TIMEOUTS, maybe
+from integrations.testing.inputs import attempt as attempt_call
 
 EXCHANGES = maybe(st.sampled_from(["MOEX", "SPBX", "moex"]))
 SYMBOLS = maybe(
@@ -83,22 +81,7 @@ RETRIES = maybe(st.one_of(st.none(), st.booleans()))
 
 
 def attempt(no_requests: list[Any], call: Callable[[Any], Any]) -> str:
-    """Run ``call(client)`` on a fresh client; 'invalid' or 'sent', or fail the test."""
-    before = len(no_requests)
-    with integrations.connect("alor", credentials={"refresh_token": "not-used"}) as client:
-        try:
-            call(client)
-        except ValidationError:
-            assert len(no_requests) == before, "a ValidationError after something was sent"
-            event("invalid")
-            return "invalid"
-        except AssertionError as exc:
-            if "a request was sent" not in str(exc):
-                raise
-            assert len(no_requests) == before + 1
-            event("sent")
-            return "sent"
-    pytest.fail("the call returned although nothing could be sent")
+    return attempt_call(no_requests, "alor", {"refresh_token": "not-used"}, call)
 
 
 @SETTINGS
