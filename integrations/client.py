@@ -15,6 +15,7 @@ from typing import Any, ClassVar, Mapping, Optional, Tuple, Type, TypeVar, Union
 import requests
 
 from . import errors, validation
+from ._fork import renew_locks_in_child
 from .host import Host, ProviderHooks, default_host
 from .provider import CallContext, ProviderSpec
 from .runtime import Clock, IdSource, SystemClock, UuidIds
@@ -102,6 +103,7 @@ class Client:
         self.backoff = backoff
         self._closed = False
         self._close_lock = threading.Lock()
+        renew_locks_in_child(self, _close_lock=threading.Lock)
         # The deadline of the call running in this thread, for the logins and refreshes it causes.
         self._current = threading.local()
         self.tokens = TokenManager(

@@ -10,6 +10,8 @@ from __future__ import annotations
 import threading
 from typing import TYPE_CHECKING, Any, Callable, Optional, Type, TypeVar
 
+from ._fork import renew_locks_in_child
+
 if TYPE_CHECKING:
     import cattrs
 
@@ -26,6 +28,7 @@ class LazyConverter:
         self._configure = configure
         self._converter: Optional[cattrs.Converter] = None
         self._lock = threading.Lock()
+        renew_locks_in_child(self, _lock=threading.Lock)
 
     def get(self) -> cattrs.Converter:
         """The converter, built and configured on the first call."""

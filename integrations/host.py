@@ -9,6 +9,7 @@ import is recorded in :attr:`Host.load_errors` and skipped, unless strict mode
 from __future__ import annotations
 
 import os
+import sys
 import threading
 import traceback
 from importlib import metadata
@@ -18,6 +19,7 @@ import attrs
 import pluggy
 
 from . import hookspecs
+from ._fork import renew_locks_in_child
 from .errors import ConfigurationError, PluginError
 from .provider import ProviderSpec
 
@@ -113,6 +115,7 @@ class Host:
         self._load_entry_points = load_entry_points
         self._extra = plugins
         self._lock = threading.RLock()
+        renew_locks_in_child(self, _lock=threading.RLock)
         self._state: Optional[_Loaded] = None
 
     @property
@@ -266,6 +269,7 @@ def _provider_hooks(state: _Loaded, name: str) -> ProviderHooks:
 
 _default: Optional[Host] = None
 _default_lock = threading.Lock()
+renew_locks_in_child(sys.modules[__name__], _default_lock=threading.Lock)
 
 
 def default_host() -> Host:

@@ -14,6 +14,8 @@ import time
 import uuid
 from typing import Protocol, runtime_checkable
 
+from ._fork import renew_locks_in_child
+
 __all__ = ["Clock", "IdSource", "ManualClock", "SequentialIds", "SystemClock", "UuidIds"]
 
 
@@ -61,6 +63,7 @@ class ManualClock:
     def __init__(self, start: float) -> None:
         self._now = float(start)
         self._lock = threading.Lock()
+        renew_locks_in_child(self, _lock=threading.Lock)
 
     def now(self) -> float:
         with self._lock:
@@ -109,6 +112,7 @@ class SequentialIds:
         self._prefix = prefix
         self._counter = itertools.count(start)
         self._lock = threading.Lock()
+        renew_locks_in_child(self, _lock=threading.Lock)
 
     def new_id(self) -> str:
         return f"{self._prefix}-0000-4000-8000-{self.new_int():012x}"

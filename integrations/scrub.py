@@ -22,6 +22,8 @@ import threading
 from typing import Any, Callable, Dict, FrozenSet, Iterable, List, Optional, Set
 from urllib.parse import quote, unquote, urlsplit
 
+from ._fork import renew_locks_in_child
+
 __all__ = ["MIN_SECRET_LENGTH", "PLACEHOLDER", "SecretSet", "redact_shapes", "safe_url"]
 
 PLACEHOLDER = "[REDACTED]"
@@ -129,6 +131,7 @@ class SecretSet:
 
     def __init__(self, values: Iterable[Optional[str]] = ()) -> None:
         self._lock = threading.Lock()
+        renew_locks_in_child(self, _lock=threading.Lock)
         self._permanent: Set[str] = set()
         self._recent: Dict[str, None] = {}  # insertion-ordered: the oldest first
         self._values: FrozenSet[str] = frozenset()

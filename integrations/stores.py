@@ -5,7 +5,7 @@ using one of these stores takes the store's lock before it reads the store and r
 happens per expiry across all of them, and a provider that rotates its refresh token on every refresh
 (Trading Desk) never sees two processes spend the same refresh token.
 
-Both need an extra (``pip install "integrations[stores]"``): ``filelock`` for the file store,
+Both need an extra (``pip install "trading-integrations[stores]"``): ``filelock`` for the file store,
 ``redis`` for the Redis store. Each is imported only when its store is created, so the runtime
 (``import integrations``, ``connect()``) never loads them.
 
@@ -27,6 +27,7 @@ import uuid
 from pathlib import Path
 from typing import Any, Iterator, Optional, Union
 
+from ._fork import after_fork_in_child
 from .tokens import Token
 
 __all__ = ["FileTokenStore", "RedisTokenStore", "redis_key", "token_from_json", "token_to_json"]
@@ -111,6 +112,13 @@ class FileTokenStore:
 
         self.path = Path(path)
         self._filelock = filelock.FileLock(str(self.path) + ".lock")
+        # A forked child gets its own lock object: the parent's may count a hold by a parent thread.
+        after_fork_in_child(self, FileTokenStore._new_lock_object)
+
+    def _new_lock_object(self) -> None:
+        import filelock
+
+        self._filelock = filelock.FileLock(self._filelock.lock_file)
 
     def load(self) -> Optional[Token]:
         try:

@@ -19,6 +19,7 @@ from typing import Any, Callable, ContextManager, Iterator, Mapping, Optional, P
 import attrs
 
 from . import errors
+from ._fork import renew_locks_in_child
 from .errors import AuthenticationError
 from .runtime import Clock
 from .transport import Deadline
@@ -80,6 +81,7 @@ class MemoryTokenStore:
     def __init__(self) -> None:
         self._token: Optional[Token] = None
         self._lock = threading.Lock()
+        renew_locks_in_child(self, _lock=threading.Lock)
 
     def load(self) -> Optional[Token]:
         return self._token
@@ -132,6 +134,7 @@ class TokenManager:
         self._reauthenticate = reauthenticate
         self._store: TokenStore = store if store is not None else MemoryTokenStore()
         self._lock = threading.Lock()
+        renew_locks_in_child(self, _lock=threading.Lock)
         self._current: Optional[Token] = None
         self.authentications = 0
         self.refreshes = 0
@@ -212,11 +215,14 @@ class TokenManager:
         return self._current
 
     def leeway_for(self, token: Token) -> float:
-        """The renewal margin: the configured leeway, kept under a third of the token's lifetime."""
+        """The renewal margin: the configured leeway, at most a tenth of the token's lifetime.
+
+        A short-lived token is then renewed once per lifetime or so (every 0.9 lifetimes), never more
+        than once per expiry plus one, across every process sharing its store."""
         if token.expires_at is None or token.issued_at is None:
             return self._leeway
         lifetime = max(0.0, token.expires_at - token.issued_at)
-        return min(self._leeway, lifetime / 3)
+        return min(self._leeway, lifetime / 10)
 
     def _is_due(self, token: Token) -> bool:
         if token.expires_at is None:

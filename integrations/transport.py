@@ -18,7 +18,6 @@ import socket
 import ssl
 import threading
 import time
-import weakref
 from decimal import Decimal
 from typing import Any, Dict, Iterator, List, Mapping, MutableMapping, Optional, Set, Tuple, Union, cast
 from urllib.parse import urlencode
@@ -33,6 +32,7 @@ from requests.utils import requote_uri, resolve_proxies, should_bypass_proxies
 from urllib3.exceptions import NewConnectionError, ReadTimeoutError
 
 from . import _deadline, errors
+from ._fork import after_fork_in_child
 
 __all__ = [
     "DEFAULT_MAX_RESPONSE_BYTES",
@@ -395,7 +395,7 @@ class Transport:
         self._lock = threading.Lock()
         # Proxies per origin ("https://host:port"): NO_PROXY decided once per origin, not per request.
         self._proxy_cache: Dict[str, MutableMapping[str, str]] = {}
-        _live.add(self)
+        after_fork_in_child(self, Transport._after_fork_in_child)
 
     def _proxies_for(self, url: str) -> MutableMapping[str, str]:
         """The proxies for ``url`` (requests-style), explicit ones over the environment's, cached per
@@ -626,8 +626,6 @@ VerifyLike = Union[bool, str, "os.PathLike[str]"]
 
 _NO_PROXIES: MutableMapping[str, str] = {}
 _PROXY_CACHE_SIZE = 256
-# Every live transport, for resetting connection pools in a forked child.
-_live: weakref.WeakSet[Transport] = weakref.WeakSet()
 
 
 def _environ_ca_bundle() -> Optional[str]:
@@ -638,18 +636,6 @@ def _environ_ca_bundle() -> Optional[str]:
         if value:
             return value
     return None
-
-
-def _reset_after_fork() -> None:
-    for transport in list(_live):
-        try:
-            transport._after_fork_in_child()
-        except Exception:  # pragma: no cover - never let one transport break the child
-            log.debug("could not reset a transport's pools after fork", exc_info=True)
-
-
-if hasattr(os, "register_at_fork"):
-    os.register_at_fork(after_in_child=_reset_after_fork)
 
 
 def _sanitised(exc: BaseException) -> BaseException:

@@ -43,6 +43,6 @@ def test_cassette_commands_name_the_extra_when_the_harness_is_missing(monkeypatc
     assert main(["cassettes", "verify"]) == 2
     out = capsys.readouterr().out.splitlines()
     assert out == [
-        "integrations cassettes check needs PyYAML, which is not installed: pip install 'integrations[recording]'",
-        "integrations cassettes verify needs PyYAML, which is not installed: pip install 'integrations[recording]'",
+        "integrations cassettes check needs PyYAML, which is not installed: pip install 'trading-integrations[recording]'",
+        "integrations cassettes verify needs PyYAML, which is not installed: pip install 'trading-integrations[recording]'",
     ]

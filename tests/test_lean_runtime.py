@@ -200,11 +200,11 @@ def test_without_the_recording_extra_the_fixture_names_the_install_command(tmp_p
     assert done.returncode == 1, done.stdout + done.stderr
     assert "1 passed, 1 error" in done.stdout, done.stdout
     assert "the integrations_session fixture needs vcrpy" in done.stdout, done.stdout
-    assert "pip install 'integrations[recording]'" in done.stdout, done.stdout
+    assert "pip install 'trading-integrations[recording]'" in done.stdout, done.stdout
 
 
 def test_without_the_recording_extra_a_recording_option_is_a_usage_error(tmp_path: Path) -> None:
     done = _pytest(tmp_path, NO_VCRPY, TESTS, "--integrations-record-mode=rewrite")
     assert done.returncode == 4, done.stdout + done.stderr  # pytest's usage error
     assert "--integrations-record-mode needs vcrpy" in done.stderr, done.stderr
-    assert "pip install 'integrations[recording]'" in done.stderr, done.stderr
+    assert "pip install 'trading-integrations[recording]'" in done.stderr, done.stderr

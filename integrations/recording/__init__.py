@@ -1,7 +1,7 @@
 """Record and replay provider sessions with vcrpy: redaction, protocol matchers, canonical hosts,
 and a replay clock frozen at the recording instant.
 
-Needs the ``recording`` extra (vcrpy, PyYAML): ``pip install 'integrations[recording]'``. Importing
+Needs the ``recording`` extra (vcrpy, PyYAML): ``pip install 'trading-integrations[recording]'``. Importing
 this package imports neither: each name below is imported on first use (PEP 562), so the pytest
 plugin, which lives here, loads neither in a test run that does not record or replay.
 """

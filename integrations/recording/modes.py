@@ -14,7 +14,7 @@ MODES = ("none", "once", "rewrite")
 # What a recording talks to: the provider's sandbox, or the contour itself (its real test servers).
 TARGETS = ("sandbox", "contour")
 
-EXTRA_HINT = "pip install 'integrations[recording]'"
+EXTRA_HINT = "pip install 'trading-integrations[recording]'"
 
 # Import name -> distribution name: what the ``recording`` extra installs.
 _DEPENDENCIES = (("vcr", "vcrpy"), ("yaml", "PyYAML"))

@@ -35,7 +35,7 @@ __all__ = [
     "RequestRecord",
 ]
 
-# The top-level modules the ``integrations[sandbox]`` extra installs.
+# The top-level modules the ``trading-integrations[sandbox]`` extra installs.
 _SANDBOX_EXTRA = frozenset({"werkzeug"})
 
 
@@ -99,7 +99,7 @@ def _import_factory(provider: str, reference: str) -> EmulatorFactory:
             raise PluginError(
                 f"the {provider} sandbox's emulator {reference!r} cannot be imported: {exc}"
             ) from exc
-        hint = "pip install 'integrations[sandbox]'" if top in _SANDBOX_EXTRA else f"install {top!r}"
+        hint = "pip install 'trading-integrations[sandbox]'" if top in _SANDBOX_EXTRA else f"install {top!r}"
         raise ConfigurationError(
             f"the {provider} sandbox needs {top!r}, which is not installed: {hint}"
         ) from exc

@@ -31,7 +31,7 @@ CREDENTIALS = (frozenset({"email", "password"}), frozenset({"refresh_token"}), f
 UNAUTHENTICATED_METHODS = frozenset({"User.auth", "User.tokenRefresh"})
 
 # Access tokens live days (7 in the sandbox), so renewing five minutes early costs nothing; the
-# TokenManager still keeps the margin under a third of a short-lived token's lifetime.
+# TokenManager still keeps the margin at most a tenth of a short-lived token's lifetime.
 TOKEN_LEEWAY = 300.0
 
 UNAUTHORIZED = -32001

@@ -172,3 +172,44 @@ def test_a_child_does_not_reuse_the_parents_pooled_sockets(alor_sandbox):
         # The parent's pools are untouched.
         assert [id(a.poolmanager) for a in transport.session.adapters.values()] == before
         assert threading.active_count() >= 1
+
+
+@pytest.mark.realtime
+def test_a_child_forked_while_a_parent_thread_renews_the_token_is_not_stuck(alor_sandbox):
+    """A parent thread holds the token manager's lock (its login hangs) when the process forks: the
+    child's copy of that lock would stay held forever. The child gets fresh locks and logs in itself."""
+    from integrations.sandbox import Fault
+
+    with integrations.connect(
+        "alor", base_urls=alor_sandbox.base_urls, credentials=alor_sandbox.credentials, timeout=3
+    ) as client:
+        hang = alor_sandbox.faults.add(Fault.silence(path="/refresh", times=1))
+        outcome: List[str] = []
+        renewing = threading.Thread(
+            target=lambda: outcome.append(_try(lambda: client.orderbook("MOEX", "SBER", depth=1)))
+        )
+        renewing.start()
+        while hang.hits == 0:  # the thread is inside the login, holding the manager's lock
+            threading.Event().wait(0.01)
+        read, write = os.pipe()
+        pid = os.fork()
+        if pid == 0:  # pragma: no cover - runs in the child
+            try:
+                os.write(write, _try(lambda: client.orderbook("MOEX", "GAZP", depth=1)).encode())
+            finally:
+                os._exit(0)
+        os.close(write)
+        with os.fdopen(read) as source:
+            child = source.read()
+        os.waitpid(pid, 0)
+        renewing.join()
+        assert child == "ok", child
+        assert outcome == ["Timeout"]  # the parent's thread met the silent login and its deadline
+
+
+def _try(call: Callable[[], Any]) -> str:
+    try:
+        call()
+    except Exception as exc:  # noqa: BLE001 - reported
+        return type(exc).__name__
+    return "ok"

@@ -1,5 +1,5 @@
 """``sandbox.start`` imports an emulator lazily; a missing dependency of the sandbox (werkzeug, moving to
-the ``integrations[sandbox]`` extra) is a ConfigurationError that says what to install."""
+the ``trading-integrations[sandbox]`` extra) is a ConfigurationError that says what to install."""
 
 from __future__ import annotations
 
@@ -51,7 +51,7 @@ def test_missing_werkzeug_names_the_extra(emulator_module):
     with pytest.raises(ConfigurationError) as info:
         sandbox.start("acme", host=_host(f"{MODULE}:Emulator"))
     assert str(info.value) == (
-        "the acme sandbox needs 'werkzeug', which is not installed: pip install 'integrations[sandbox]'"
+        "the acme sandbox needs 'werkzeug', which is not installed: pip install 'trading-integrations[sandbox]'"
     )
     assert isinstance(info.value.__cause__, ModuleNotFoundError)
     assert info.value.__cause__.name == "werkzeug"
@@ -105,5 +105,5 @@ def test_builtin_sandboxes_without_werkzeug(provider):
     assert result.returncode == 3, result.stderr
     assert result.stdout.splitlines() == [
         "ModuleNotFoundError werkzeug",
-        f"the {provider} sandbox needs 'werkzeug', which is not installed: pip install 'integrations[sandbox]'",
+        f"the {provider} sandbox needs 'werkzeug', which is not installed: pip install 'trading-integrations[sandbox]'",
     ]

@@ -71,14 +71,16 @@ def test_renews_at_expiry_minus_leeway_not_before():
     assert p.refreshes == 1
 
 
-def test_leeway_stays_under_half_the_lifetime():
+def test_leeway_is_at_most_a_tenth_of_the_lifetime():
     clock = ManualClock(1000)
     p = Provider(clock, lifetime=30)
     m = manager(p, leeway=60)
     token = m.token()
-    assert m.leeway_for(token) < 15
-    clock.advance(14)
+    assert m.leeway_for(token) == 3
+    clock.advance(26.9)
     assert m.token() is token  # a 60 s leeway would renew a 30 s token on every call
+    clock.advance(0.2)
+    assert m.token() is not token and p.refreshes == 1
 
 
 def test_concurrent_callers_share_one_renewal():
