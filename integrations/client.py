@@ -132,6 +132,8 @@ class Client:
             with _Scope(self._current, deadline):
                 result = self._with_retries(request, deadline)
         except errors.IntegrationError as exc:
+            if not exc.during:
+                exc.during = f"{request.operation or self.ctx.provider} {request.method} {request.path}"
             self._scrub(exc)
             raise
         if type(result) is list:  # a batch's outcomes: the errors of failed members are returned

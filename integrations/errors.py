@@ -46,7 +46,21 @@ E = TypeVar("E", bound="IntegrationError")
 
 
 class IntegrationError(Exception):
-    """The base of every exception this library raises on purpose."""
+    """The base of every exception this library raises on purpose.
+
+    ``during`` says what was being done: the operation and its path, for example
+    ``alor.orderbook GET /md/v2/orderbooks/MOEX/XXXX`` (never the query or the body). The client sets
+    it on every error a call raises, and ``str()`` starts with it.
+    """
+
+    during: str = ""
+
+    def __str__(self) -> str:
+        text = self._describe()
+        return f"{self.during}: {text}" if self.during else text
+
+    def _describe(self) -> str:
+        return super().__str__()
 
     def __reduce__(self) -> Tuple[Any, ...]:
         # The default (``cls(*self.args)`` then the attributes) calls ``__init__`` with the wrong
@@ -106,7 +120,7 @@ class ApiError(IntegrationError):
         # not the whole body, which may be megabytes.
         self.raw = redact_shapes(raw[:_REDACT_WINDOW])[:_BODY_PREVIEW] if raw else raw
 
-    def __str__(self) -> str:
+    def _describe(self) -> str:
         parts = [self.message]
         details = []
         if self.provider:

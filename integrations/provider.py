@@ -162,9 +162,19 @@ class ProviderSpec:
         parts = ("integrations", self.name, field)
         return "_".join(re.sub(r"[^A-Za-z0-9]+", "_", part).upper() for part in parts)
 
-    def credentials_from_env(self, environ: Optional[Mapping[str, str]] = None) -> dict[str, str]:
+    @property
+    def keyring_service(self) -> str:
+        """The keyring service that may hold this provider's credential fields: ``integrations-alor``
+        (one entry per field, the field's name as the user name)."""
+        return f"integrations-{self.name}"
+
+    def credentials_from_env(
+        self, environ: Optional[Mapping[str, str]] = None, *, use_keyring: bool = True
+    ) -> dict[str, str]:
         """The first accepted credential shape whose variables are all set (see
-        :meth:`credential_variable`). Raises :class:`ConfigurationError` naming the variables."""
+        :meth:`credential_variable`); failing that, when the ``keyring`` package is installed, the
+        first shape whose fields are all in the keyring (service :attr:`keyring_service`, user name
+        the field). Raises :class:`ConfigurationError` naming the variables and the keyring entries."""
         env = os.environ if environ is None else environ
         for shape in self.credentials:
             values = {field: env.get(self.credential_variable(field), "") for field in shape}
@@ -173,7 +183,28 @@ class ProviderSpec:
         wanted = " or ".join(
             " and ".join(sorted(self.credential_variable(f) for f in shape)) for shape in self.credentials
         )
-        raise ConfigurationError(f"provider {self.name!r}: set {wanted} in the environment")
+        problem = ""
+        if use_keyring:
+            found, problem = self._credentials_from_keyring()
+            if found is not None:
+                return found
+        raise ConfigurationError(f"provider {self.name!r}: set {wanted} in the environment{problem}")
+
+    def _credentials_from_keyring(self) -> Tuple[Optional[dict[str, str]], str]:
+        try:
+            import keyring  # optional: consulted only when installed and the environment has nothing
+        except ImportError:
+            return None, ""
+        where = f" or in the keyring (service {self.keyring_service!r}, one entry per field)"
+        try:
+            for shape in self.credentials:
+                values = {f: keyring.get_password(self.keyring_service, f) or "" for f in shape}
+                if all(values.values()):
+                    return self.check_credentials(values), ""
+        except Exception as exc:  # noqa: BLE001 - a keyring backend may fail in many ways
+            # The backend's message only: it names the backend, never a stored value.
+            return None, f"{where}; the keyring could not be read: {type(exc).__name__}"
+        return None, where
 
 
 @attrs.frozen
