@@ -31,7 +31,7 @@ from .errors import (
 )
 from .hookspecs import hookimpl
 from .host import Host, PluginLoadError, RegisteredProvider, default_host
-from .protocols.rest import raise_for_status
+from .protocols.rest import ErrorFields, raise_for_status
 from .provider import CallContext, ProviderSpec, RecordingRules
 from .runtime import Clock, IdSource, ManualClock, SequentialIds, SystemClock, UuidIds
 from .tokens import MemoryTokenStore, Token, TokenStore
@@ -49,6 +49,7 @@ __all__ = [
     "ConfigurationError",
     "ConnectionError",
     "Deadline",
+    "ErrorFields",
     "Host",
     "IdSource",
     "IntegrationError",

@@ -1,5 +1,5 @@
-"""The ``integrations`` command: ``providers``, ``demo``, ``sandbox``, ``cassettes check`` and
-``cassettes verify``."""
+"""The ``integrations`` command: ``providers``, ``demo``, ``sandbox``, ``cassettes check``,
+``cassettes verify`` and ``new-provider``."""
 
 from __future__ import annotations
 
@@ -101,9 +101,13 @@ def _sandbox(
 
 
 def _cassettes_check(
-    paths: Sequence[str], secrets: Sequence[str], secret_envs: Sequence[str], write: Callable[[str], None]
+    paths: Sequence[str],
+    secrets: Sequence[str],
+    secret_envs: Sequence[str],
+    write: Callable[[str], None],
+    host: Optional[Host] = None,
 ) -> int:
-    from .recording.lint import check_paths
+    from .recording.lint import DeclaredSecrets, check_paths
 
     values = list(secrets)
     for name in [*secret_envs, "INTEGRATIONS_CASSETTE_SECRETS"]:
@@ -113,7 +117,12 @@ def _cassettes_check(
     if missing:
         write(f"no such file or directory: {', '.join(missing)}")
         return 2
-    findings = check_paths(roots, values)
+    # Every installed provider's declared secret names, and their values in the environment.
+    h = host or default_host()
+    declared = DeclaredSecrets.from_host(h)
+    for err in h.load_errors:
+        write(f"warning: plugin {err.name!r} failed to load: the secrets it declares are not checked")
+    findings = check_paths(roots, values, declared)
     for finding in findings:
         write(str(finding))
     write(f"{len(findings)} finding(s)" if findings else "no secrets found")
@@ -129,6 +138,24 @@ def _cassettes_verify(
     if args[:1] == ["--"]:
         args = args[1:]
     return verify(Path(cassette_dir), args, keep=Path(keep) if keep else None, write=write)
+
+
+def _new_provider(host: Host, name: str, path: Optional[str], write: Callable[[str], None]) -> int:
+    from .scaffold import ScaffoldError, default_path, new_provider
+
+    target = Path(path) if path is not None else default_path(name)
+    try:
+        written = new_provider(name, target, host=host)
+    except ScaffoldError as exc:
+        print(f"integrations new-provider: {exc}", file=sys.stderr)
+        return 2
+    write(f"wrote the {name} provider plugin to {target} ({len(written)} files):")
+    for file in written:
+        write(f"  {file.relative_to(target).as_posix()}")
+    write("next:")
+    write(f"  cd {target} && python3 -m venv .venv && . .venv/bin/activate && pip install -e '.[test]'")
+    write("  pytest    # records cassettes/ on the first run, then replays; runs the conformance suite too")
+    return 0
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -158,7 +185,15 @@ def build_parser() -> argparse.ArgumentParser:
     )
     cassettes = sub.add_parser("cassettes", help="cassette tools")
     csub = cassettes.add_subparsers(dest="cassettes_command", required=True)
-    check = csub.add_parser("check", help="scan cassettes for anything secret-shaped; exit 1 on a finding")
+    check = csub.add_parser(
+        "check",
+        help="scan cassettes for anything secret-shaped; exit 1 on a finding",
+        description="Scan cassettes, parsed and as raw text, for anything secret-shaped: the generic "
+        "rules (JWTs, Bearer values, token=, password and token keys), every installed provider's "
+        "declared secret headers, query parameters and fields (RecordingRules), the values of "
+        "INTEGRATIONS_<PROVIDER>_<FIELD> variables, and the values given below. Findings name the "
+        "file, interaction, field, line and rule, and mask the value.",
+    )
     check.add_argument("paths", nargs="*", help="files or directories (default: cassettes)")
     check.add_argument("--secret", action="append", default=[], help="a value that must not appear")
     check.add_argument(
@@ -189,6 +224,19 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="-- PYTEST_ARGS",
         help="arguments for pytest, after -- (default: pytest's own configuration)",
     )
+    new = sub.add_parser(
+        "new-provider",
+        help="write a complete, installable provider plugin to start from",
+        description="Write a third-party provider plugin for a fictional REST broker: hooks, facade, "
+        "emulator, demo, conformance profile and tests that record once and replay offline.",
+    )
+    new.add_argument("name", help="the provider's name, a lowercase Python identifier (acme_demo)")
+    new.add_argument(
+        "--path",
+        default=None,
+        metavar="DIR",
+        help="a new or empty directory (default: ./integrations-NAME, with hyphens for underscores)",
+    )
     return parser
 
 
@@ -204,13 +252,15 @@ def main(argv: Optional[List[str]] = None, *, host: Optional[Host] = None) -> in
             return _providers(h, write)
         if args.command == "demo":
             return _demo(h, args.provider, write)
+        if args.command == "new-provider":
+            return _new_provider(h, args.name, args.path, write)
         if args.command == "cassettes" and missing_dependencies():
             write(missing_message(f"integrations cassettes {args.cassettes_command}"))
             return 2
         if args.command == "cassettes" and args.cassettes_command == "verify":
             return _cassettes_verify(args.cassette_dir, args.keep, args.pytest_args, write)
         if args.command == "cassettes":
-            return _cassettes_check(args.paths, args.secret, args.secret_env, write)
+            return _cassettes_check(args.paths, args.secret, args.secret_env, write, h)
         return _sandbox(h, args.provider, args.port, args.seconds, write, args.fault)
     except IntegrationError as exc:
         print(f"integrations: {type(exc).__name__}: {exc}", file=sys.stderr)

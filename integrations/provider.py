@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Any, Callable, FrozenSet, Mapping, Optional, T
 import attrs
 
 from .errors import ConfigurationError, PluginError
+from .protocols.rest import ErrorFields
 from .runtime import Clock, IdSource
 from .transport import Deadline, Request, Response, Transport
 
@@ -91,6 +92,14 @@ class ProviderSpec:
     - ``recording``: redaction rules and the matcher for cassettes, or ``None``.
     - ``demo``: ``demo(client, write)`` shows the provider off against its sandbox
       (``integrations demo``); ``write`` prints one line. A ``"module:attr"`` reference works too.
+    - ``errors``: where the provider's REST error bodies keep the error code and message
+      (:class:`~integrations.protocols.rest.ErrorFields`: dotted paths, several candidates, or a
+      mapper), or ``None`` for top-level ``code`` and ``message``. The call hook passes it on:
+      ``raise_for_status(ctx.provider, response, fields=ERRORS)``, with the same ``ERRORS`` given
+      here as ``ProviderSpec(..., errors=ERRORS)`` (``None`` is accepted there too).
+    - ``conformance``: how the conformance suite exercises the provider
+      (:class:`integrations.testing.conformance.Profile`, or a ``"module:attr"`` reference to one),
+      for ``pytest --integrations-conformance=NAME``; ``None`` without one.
     """
 
     name: str
@@ -104,12 +113,20 @@ class ProviderSpec:
     emulator: Union[EmulatorFactory, str, None] = None
     recording: Optional[RecordingRules] = None
     demo: Union[DemoFunction, str, None] = None
+    errors: Optional[ErrorFields] = None
+    conformance: Any = None
 
     def facade_class(self) -> Type[ProviderClient]:
         """The facade class, imported first if ``facade`` is a reference. Raises
         :class:`~integrations.errors.PluginError` if it cannot be imported."""
         facade: Type[ProviderClient] = resolve(self.facade, f"provider {self.name!r}'s facade")
         return facade
+
+    def conformance_profile(self) -> Any:
+        """The conformance profile, imported first if ``conformance`` is a reference; ``None``."""
+        if self.conformance is None:
+            return None
+        return resolve(self.conformance, f"provider {self.name!r}'s conformance profile")
 
     def demo_function(self) -> Optional[DemoFunction]:
         """The demo, imported first if ``demo`` is a reference; ``None`` without one."""

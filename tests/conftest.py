@@ -1,12 +1,13 @@
 """Shared fixtures. Cassette tests replay with every socket refused; the tests named "live" run
-against a provider's sandbox on 127.0.0.1 (pytest-socket refuses any other host)."""
+against a provider's sandbox on 127.0.0.1 (pytest-socket refuses any other host). ``clock``,
+``no_requests`` and ``threaded`` come from the package's own pytest plugin
+(:mod:`integrations.testing.pytest_plugin`), as they do for a plugin author's tests."""
 
 from __future__ import annotations
 
 import textwrap
-import time
 from pathlib import Path
-from typing import Any, Callable, Dict, Iterator, List, Tuple
+from typing import Any, Callable, Dict, Iterator
 
 import pytest
 
@@ -24,11 +25,6 @@ def _no_proxy_from_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
     for name in _PROXY_VARIABLES:
         monkeypatch.delenv(name, raising=False)
         monkeypatch.delenv(name.lower(), raising=False)
-
-
-@pytest.fixture
-def clock() -> ManualClock:
-    return ManualClock(float(int(time.time())))
 
 
 def live_client(provider: str, sb: Any, clock: ManualClock) -> Any:
@@ -53,19 +49,6 @@ def alor_live(alor_sandbox: Any, clock: ManualClock) -> Iterator[Any]:
 
 
 @pytest.fixture
-def no_requests(monkeypatch: pytest.MonkeyPatch) -> List[Tuple[str, str]]:
-    """Record every attempt to send HTTP through any Transport, and refuse it."""
-    sent: List[Tuple[str, str]] = []
-
-    def refuse(self: Any, method: str, url: str, **kwargs: Any) -> Any:
-        sent.append((method, url))
-        raise AssertionError(f"a request was sent: {method} {url}")
-
-    monkeypatch.setattr(integrations.transport.Transport, "send", refuse)
-    return sent
-
-
-@pytest.fixture
 def td_sandbox(clock: ManualClock) -> Iterator[Any]:
     """A live Trading Desk sandbox on 127.0.0.1 sharing the test's manual clock."""
     with sandbox.running("tradingdesk", clock=clock) as sb:
@@ -77,40 +60,6 @@ def td_live(td_sandbox: Any, clock: ManualClock) -> Iterator[Any]:
     """A TradingDeskClient logged in (lazily) to the live sandbox with the default user's email and password."""
     with live_client("tradingdesk", td_sandbox, clock) as client:
         yield client
-
-
-def run_in_threads(fn: Any, threads: int = 16) -> Tuple[List[Any], List[BaseException]]:
-    """Start ``threads`` threads at once (a barrier) each running ``fn()``; return results and errors."""
-    import threading
-
-    barrier = threading.Barrier(threads)
-    lock = threading.Lock()
-    results: List[Any] = []
-    errors: List[BaseException] = []
-
-    def worker() -> None:
-        barrier.wait()
-        try:
-            result = fn()
-        except BaseException as exc:  # noqa: BLE001 - any failure is what the caller looks for
-            with lock:
-                errors.append(exc)
-        else:
-            with lock:
-                results.append(result)
-
-    workers = [threading.Thread(target=worker) for _ in range(threads)]
-    for t in workers:
-        t.start()
-    for t in workers:
-        t.join(timeout=30)
-    return results, errors
-
-
-@pytest.fixture
-def threaded() -> Any:
-    """``threaded(fn)``: run ``fn`` in 16 threads released together; returns (results, errors)."""
-    return run_in_threads
 
 
 @pytest.fixture

@@ -8,22 +8,45 @@ from __future__ import annotations
 
 import email.utils
 import time
-from typing import Any, Optional, Tuple
+from typing import Any, Callable, Optional, Sequence, Tuple, Union
 
 import attrs
 
 from .. import errors
 from ..transport import Response
 
-__all__ = ["ErrorFields", "error_fields", "proxy_refused", "raise_for_status", "retry_after"]
+__all__ = ["ErrorFields", "ErrorMapper", "error_fields", "proxy_refused", "raise_for_status", "retry_after"]
+
+
+# mapper(status, body, text) -> (code, message): ``body`` is the decoded JSON (``None`` when the
+# body is empty or not JSON), ``text`` the body as text.
+ErrorMapper = Callable[[int, Any, str], Tuple[Optional[str], Optional[str]]]
+
+
+def _paths(value: Union[str, Sequence[str]]) -> Tuple[str, ...]:
+    return (value,) if isinstance(value, str) else tuple(value)
 
 
 @attrs.frozen
 class ErrorFields:
-    """Where a provider's JSON error body keeps its error code and message (top-level keys)."""
+    """Where a provider's JSON error body keeps its error code and message.
 
-    code: str = "code"
-    message: str = "message"
+    ``code`` and ``message`` are each a dotted path (``"error.code"``: the key ``code`` of the
+    object under ``error``; a number indexes a list: ``"errors.0.message"``) or several, tried in
+    order: the first that leads to a string, number or boolean wins. A plain string is one path.
+    ``mapper``, when given, decides instead: ``mapper(status, body, text) -> (code, message)``,
+    with ``body`` the decoded JSON (``None`` when the body is empty or not JSON) and ``text`` the
+    body as text; ``None`` for either means absent. For example::
+
+        ErrorFields(code=("code", "error.code"), message=("message", "error.message", "error"))
+
+    reads ``{"code": "X", "message": "boom"}``, ``{"error": {"code": "X", "message": "boom"}}``
+    and ``{"error": "boom"}`` alike.
+    """
+
+    code: Tuple[str, ...] = attrs.field(default=("code",), converter=_paths)
+    message: Tuple[str, ...] = attrs.field(default=("message",), converter=_paths)
+    mapper: Optional[ErrorMapper] = attrs.field(default=None, eq=False)
 
 
 DEFAULT_FIELDS = ErrorFields()
@@ -33,7 +56,7 @@ def raise_for_status(
     provider: str,
     response: Response,
     *,
-    fields: ErrorFields = DEFAULT_FIELDS,
+    fields: Optional[ErrorFields] = None,
     message: Optional[str] = None,
 ) -> None:
     """Raise the error-tree exception for a non-2xx ``response``; return for 2xx.
@@ -45,6 +68,10 @@ def raise_for_status(
     407 (a proxy between us and the provider wants credentials; the provider never saw the request)
     → :class:`~integrations.errors.TransportError` with ``should_retry`` and ``outcome_unknown``
     false: repeating it meets the same proxy. ``message`` overrides the text taken from the body.
+
+    ``fields`` says where the error body keeps its code and message (default: top-level ``code``
+    and ``message``); a plugin passes the :class:`ErrorFields` it declares as
+    :attr:`ProviderSpec.errors <integrations.provider.ProviderSpec.errors>`.
     """
     status = response.status
     if 200 <= status < 300:
@@ -97,19 +124,41 @@ def proxy_refused(provider: str, response: Response) -> errors.TransportError:
 
 
 def error_fields(
-    response: Response, fields: ErrorFields = DEFAULT_FIELDS
+    response: Response, fields: Optional[ErrorFields] = None
 ) -> Tuple[Optional[str], Optional[str]]:
-    """The error code and message of a JSON error body (``None`` for each that is absent)."""
-    if not response.content:
-        return None, None
-    try:
-        body = response.json()
-    except errors.ProtocolError:
-        return None, None
-    if not isinstance(body, dict):
-        return None, None
-    code, message = body.get(fields.code), body.get(fields.message)
-    return (str(code) if code is not None else None), (str(message) if message is not None else None)
+    """The error code and message of an error body (``None`` for each that is absent)."""
+    fields = fields or DEFAULT_FIELDS
+    body: Any = None
+    if response.content:
+        try:
+            body = response.json()
+        except errors.ProtocolError:
+            body = None
+    if fields.mapper is not None:
+        code, message = fields.mapper(response.status, body, response.text)
+        return _text(code), _text(message)
+    return _text(_first(body, fields.code)), _text(_first(body, fields.message))
+
+
+def _first(body: Any, paths: Tuple[str, ...]) -> Any:
+    for path in paths:
+        value = body
+        for part in path.split("."):
+            if isinstance(value, dict):
+                value = value.get(part)
+            elif isinstance(value, list) and part.isdigit() and int(part) < len(value):
+                value = value[int(part)]
+            else:
+                value = None
+            if value is None:
+                break
+        if isinstance(value, (str, int, float, bool)):
+            return value
+    return None
+
+
+def _text(value: Any) -> Optional[str]:
+    return str(value) if value is not None else None
 
 
 def retry_after(response: Response) -> Optional[float]:

@@ -14,18 +14,28 @@ import attrs
 
 from ..errors import ConfigurationError, PluginError
 from ..host import Host, default_host
-from .emulator import Emulator, EmulatorFactory, WSGIApp
+from .emulator import Counts, Emulator, EmulatorControls, EmulatorFactory, WSGIApp, controls
 from .faults import FAULT_SYNTAX, Fault, FaultHandle, FaultPlan, Headers, RequestRecord
+from .jsonapp import JsonApp, JsonError, JsonRequest, Reply, route
 from .server import SandboxServer
 
 __all__ = [
+    "Counts",
     "Emulator",
+    "EmulatorControls",
     "EmulatorFactory",
     "RunningSandbox",
     "SandboxServer",
     "WSGIApp",
+    "controls",
     "running",
     "start",
+    # a base for JSON-over-HTTP emulators
+    "JsonApp",
+    "JsonError",
+    "JsonRequest",
+    "Reply",
+    "route",
     # fault injection and the request log
     "FAULT_SYNTAX",
     "Fault",

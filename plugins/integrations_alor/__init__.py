@@ -54,6 +54,8 @@ def integrations_register_providers(register: Callable[[ProviderSpec], None]) ->
             emulator="integrations_alor.sandbox:AlorEmulator",
             recording=RECORDING,
             demo="integrations_alor.demo:run",
+            conformance="integrations_alor.conformance:PROFILE",
+            errors=provider.ERROR_FIELDS,
         )
     )
 

@@ -16,15 +16,12 @@ import threading
 import time
 from collections.abc import Callable, Mapping
 from decimal import Decimal
-from functools import partial
-from http import HTTPStatus
 from typing import Any, NamedTuple, Optional
 from urllib.parse import parse_qsl
 
-from werkzeug.wsgi import get_input_stream
-
 from integrations.runtime import Clock, SystemClock
-from integrations.sandbox.emulator import WSGIApp
+from integrations.sandbox.emulator import Counts, WSGIApp
+from integrations.sandbox.jsonapp import HeaderPairs, JsonApp, JsonError, JsonRequest, Reply
 
 from .sandbox_data import (
     ACCOUNTS,
@@ -42,9 +39,7 @@ from .sandbox_data import (
 
 __all__ = ["ERRORS", "AlorEmulator", "ErrorAnswer", "error_table_markdown"]
 
-Environ = dict[str, Any]
 JsonObj = dict[str, Any]
-Reply = tuple[int, bytes, str]  # status, body, content type ("" when the body is empty)
 Outcome = tuple[int, Any]  # status and JSON body (None: an empty body)
 
 
@@ -324,21 +319,20 @@ def error_table_markdown() -> str:
 
 _JSON = "application/json; charset=utf-8"
 _TEXT = "text/plain; charset=utf-8"
-_STATUS_LINES = {s.value: f"{s.value} {s.phrase}" for s in HTTPStatus}
 _SCOPE = "OrdersRead OrdersCreate Trades Personal Stats"
 _ISSUER = "Alor.Identity"
 _AUDIENCE = "Client WARP WarpATConnector subscriptionsApi CommandApi InstrumentApi TradingViewPlatform"
 # The guide's token header is {"alg":"ES256","typ":"JWT","cty":"JWT"}; only alg differs, see AlorEmulator.
 _JWT_HEADER = b'{"alg":"HS256","typ":"JWT","cty":"JWT"}'
 _EXCHANGES = frozenset({"MOEX", "SPBX"})
-_ORDERS_PATH = ["commandapi", "warptrans", "trade", "v2", "client", "orders"]
-_KINDS = frozenset({"market", "limit", "stop", "stoplimit"})
+_ORDERS_PATH = "/commandapi/warptrans/TRADE/v2/client/orders"
+_KINDS = ("market", "limit", "stop", "stoplimit")
 _TOKEN_CACHE_LIMIT = 4096
 _DEFAULT_LOGIN = ACCOUNTS[0].login
 
 
 def _json(status: int, obj: Any) -> Reply:
-    return status, json.dumps(obj, separators=(",", ":"), ensure_ascii=False).encode("utf-8"), _JSON
+    return Reply(status, json.dumps(obj, separators=(",", ":"), ensure_ascii=False).encode("utf-8"), _JSON)
 
 
 def _answer(key: str, **fields: Any) -> Outcome:
@@ -354,7 +348,7 @@ def _answer(key: str, **fields: Any) -> Outcome:
 
 def _reply(outcome: Outcome) -> Reply:
     status, body = outcome
-    return (status, b"", "") if body is None else _json(status, body)
+    return Reply(status) if body is None else _json(status, body)
 
 
 def _error(key: str, **fields: Any) -> Reply:
@@ -365,9 +359,10 @@ def _b64(data: bytes) -> str:
     return base64.urlsafe_b64encode(data).rstrip(b"=").decode("ascii")
 
 
-def _query(environ: Environ) -> dict[str, str]:
-    # ASP.NET binds query parameters case-insensitively.
-    return {k.lower(): v for k, v in parse_qsl(environ.get("QUERY_STRING", ""), keep_blank_values=True)}
+def _query(request: JsonRequest) -> dict[str, str]:
+    # ASP.NET binds query parameters case-insensitively (the last of repeated ones wins).
+    pairs = parse_qsl(request.environ.get("QUERY_STRING", ""), keep_blank_values=True)
+    return {k.lower(): v for k, v in pairs}
 
 
 def _ci(obj: Any) -> JsonObj:
@@ -384,6 +379,42 @@ class _Principal(NamedTuple):
     login: str
     portfolios: frozenset[str]
     exp: int
+
+
+def _jwt_key(seed: int, generation: int) -> bytes:
+    suffix = f":{generation}" if generation else ""  # generation 0: the key every cassette was signed with
+    return hashlib.sha256(f"alor-emulator-jwt:{seed}{suffix}".encode("ascii")).digest()
+
+
+class _App(JsonApp):
+    """One service of the contour (``oauth`` or ``api``): ASP.NET routes match in any case."""
+
+    ignore_case = True
+
+    def __init__(self, check_bearer: Callable[[str], Optional[_Principal]]) -> None:
+        super().__init__()
+        self._check = check_bearer
+
+    def check_bearer(self, token: str) -> Optional[_Principal]:
+        return self._check(token)
+
+    def unauthorized(self, request: JsonRequest) -> Reply:
+        return _error("unauthorized")
+
+    def not_found(self, request: JsonRequest) -> Reply:
+        return _error("route_not_found")
+
+    def method_not_allowed(self, request: JsonRequest, allowed: list[str]) -> Reply:
+        return _error("method_not_allowed")
+
+    def bad_json(self, request: JsonRequest) -> JsonError:
+        return JsonError(*_answer("body_not_json"))
+
+    def response_headers(
+        self, status: int, content_type: str, length: int, extra: HeaderPairs
+    ) -> list[tuple[str, str]]:
+        # Always a Content-Length first, whatever the status (unknown_symbol_status may be anything).
+        return [("Content-Length", str(length))] + ([("Content-Type", content_type)] if content_type else [])
 
 
 class AlorEmulator:
@@ -428,8 +459,10 @@ class AlorEmulator:
       its ``protectingSeconds`` defaults to 15 (the spec's example). ``allowMargin`` is not checked.
       Modify (PUT) is not emulated.
 
-    Test controls: :meth:`issue_refresh_token`, :attr:`refresh_count`, :attr:`orders_placed`,
-    :meth:`delay_next_command`.
+    Test controls: the standard :class:`~integrations.sandbox.EmulatorControls`
+    (:meth:`expire_access_tokens`, :meth:`revoke_refresh_tokens`, :meth:`counts`), and
+    :meth:`issue_refresh_token`, :attr:`refresh_count`, :attr:`orders_placed`, :meth:`delay_next_command`.
+    The HTTP plumbing (routing, body draining, Bearer check) is :class:`~integrations.sandbox.JsonApp`.
     """
 
     def __init__(
@@ -444,7 +477,9 @@ class AlorEmulator:
         self._ttl = float(access_token_ttl)
         self._unknown_status = int(unknown_symbol_status)
         self._rng = random.Random(seed)
-        self._key = hashlib.sha256(f"alor-emulator-jwt:{seed}".encode("ascii")).digest()
+        self._seed = seed
+        self._generation = 0  # bumped by expire_access_tokens: a new signing key
+        self._key = _jwt_key(seed, 0)
         self._jwt_header = _b64(_JWT_HEADER)
         self._lock = threading.Lock()
         self._market = build_market(seed)
@@ -460,16 +495,24 @@ class AlorEmulator:
         self._orders: dict[str, Order] = {}
         self._next_order = 18995978560 + self._rng.randrange(1_000_000)
         self._created = 0
+        self._cancels = 0
         self._handled: dict[tuple[str, str], Outcome] = {}
         self._delay = 0.0
+        self._oauth = _App(self._principal)
+        self._oauth.add("POST", "/refresh", self._refresh)
+        api = self._api = _App(self._principal)
+        api.add("GET", "/md/v2/time", lambda request: _json(200, int(self._clock.now())))
+        api.add("GET", "/md/v2/orderbooks/{exchange}/{symbol}", self._orderbook, auth=True)
+        lists = "/md/v2/Clients/{exchange}/{portfolio}/{kind:orders|stoporders}"
+        api.add("GET", lists, self._list_orders, auth=True)
+        api.add("GET", lists + "/{order_id}", self._list_orders, auth=True)
+        api.add("POST", _ORDERS_PATH + "/actions/{kind:" + "|".join(_KINDS) + "}", self._create, auth=True)
+        api.add("DELETE", _ORDERS_PATH + "/{order_id:(?!actions$)[^/]*}", self._cancel, auth=True)
 
     # -- Emulator protocol and test controls --------------------------------------------------------
 
     def wsgi_apps(self) -> Mapping[str, WSGIApp]:
-        return {
-            "oauth": partial(self._serve, self._handle_oauth),
-            "api": partial(self._serve, self._handle_api),
-        }
+        return {"oauth": self._oauth, "api": self._api}
 
     def credentials(self) -> dict[str, str]:
         with self._lock:
@@ -483,9 +526,37 @@ class AlorEmulator:
                 raise KeyError(f"unknown login {login!r}")
             return self._rotate(login)
 
+    def expire_access_tokens(self) -> None:
+        """Every JWT issued so far gets 401 from now on, as an expired one does; new ones work.
+
+        The signing key changes (so a JWT minted after this differs from one minted before in the
+        same second); the first key, the one the cassettes were recorded with, is used until then.
+        """
+        with self._lock:
+            self._generation += 1
+            self._key = _jwt_key(self._seed, self._generation)
+            self._verified.clear()
+
+    def revoke_refresh_tokens(self) -> None:
+        """Every refresh token issued so far gets 403 on ``POST /refresh``, as a revoked one does.
+
+        The refresh token is ALOR's only credential: the sandbox's :meth:`credentials` stop working
+        (JWTs already issued keep working until they expire); :meth:`issue_refresh_token` gives a
+        working one again.
+        """
+        with self._lock:
+            self._login_of.clear()
+
+    def counts(self) -> Counts:
+        """``logins``: successful ``POST /refresh`` (ALOR has no separate refresh exchange, so
+        ``refreshes`` is 0); ``commands``: orders created plus cancels that cancelled something (a
+        replayed request id is not counted)."""
+        with self._lock:
+            return Counts(logins=self._refreshes, refreshes=0, commands=self._created + self._cancels)
+
     @property
     def refresh_count(self) -> int:
-        """Successful ``POST /refresh`` calls so far."""
+        """Successful ``POST /refresh`` calls so far (``counts().logins``)."""
         with self._lock:
             return self._refreshes
 
@@ -507,44 +578,25 @@ class AlorEmulator:
         with self._lock:
             self._delay = float(seconds)
 
-    # -- WSGI plumbing ------------------------------------------------------------------------------
-
-    @staticmethod
-    def _serve(
-        handler: Callable[[Environ, bytes], Reply], environ: Environ, start_response: Callable[..., Any]
-    ) -> list[bytes]:
-        # Always drain the body: an unread body would desync the next request on a keep-alive connection.
-        raw = get_input_stream(environ).read()
-        status, body, ctype = handler(environ, raw)
-        headers = [("Content-Length", str(len(body)))]
-        if ctype:
-            headers.append(("Content-Type", ctype))
-        start_response(_STATUS_LINES.get(status, f"{status} Unknown"), headers)
-        return [body]
-
     # -- OAuth and access tokens ----------------------------------------------------------------------
 
     def _rotate(self, login: str) -> str:
         old = self._refresh_of.get(login)
         if old is not None:
-            del self._login_of[old]
+            self._login_of.pop(old, None)  # gone already after revoke_refresh_tokens
         h = f"{self._rng.getrandbits(128):032x}"
         token = f"{h[:8]}-{h[8:12]}-4{h[13:16]}-{'89ab'[int(h[16], 16) & 3]}{h[17:20]}-{h[20:]}"
         self._refresh_of[login] = token
         self._login_of[token] = login
         return token
 
-    def _handle_oauth(self, environ: Environ, raw: bytes) -> Reply:
-        if environ.get("PATH_INFO", "").strip("/").lower() != "refresh":
-            return _error("route_not_found")
-        if environ["REQUEST_METHOD"] != "POST":
-            return _error("method_not_allowed")
-        query = _query(environ)
+    def _refresh(self, request: JsonRequest) -> Reply:
+        query = _query(request)
         body: JsonObj = {}
-        if raw.strip():
+        if request.body.strip():
             try:
-                body = _ci(json.loads(raw))
-            except ValueError:
+                body = _ci(request.json())
+            except JsonError:
                 return _error("refresh_body_not_json")
         # The body wins over the query; the SDK posts an empty ?token= next to a body token.
         token = body.get("token") or query.get("token")
@@ -587,20 +639,20 @@ class AlorEmulator:
     def _sign(self, signing_input: str) -> str:
         return _b64(hmac.new(self._key, signing_input.encode("ascii"), hashlib.sha256).digest())
 
-    def _principal(self, environ: Environ) -> Optional[_Principal]:
-        scheme, _, token = environ.get("HTTP_AUTHORIZATION", "").partition(" ")
-        token = token.strip()
-        if scheme.lower() != "bearer" or not token:
-            return None
+    def _principal(self, token: str) -> Optional[_Principal]:
+        """The Bearer check of every api endpoint except /md/v2/time (None: 401)."""
         # Verified tokens are cached so the hot path pays one dict lookup instead of an HMAC. Equal
         # tokens carry equal claims, so they share an entry.
         with self._lock:
             principal = self._verified.get(token)
+            generation = self._generation
         if principal is None:
             principal = self._verify(token)
             if principal is None:
                 return None
             with self._lock:
+                if generation != self._generation:  # expire_access_tokens ran meanwhile
+                    return None
                 if len(self._verified) >= _TOKEN_CACHE_LIMIT:
                     self._verified.clear()
                 self._verified[token] = principal
@@ -616,41 +668,11 @@ class AlorEmulator:
         claims = json.loads(base64.urlsafe_b64decode(parts[1] + "=" * (-len(parts[1]) % 4)))
         return _Principal(claims["sub"], frozenset(claims["portfolios"].split()), int(claims["exp"]))
 
-    # -- API routing ----------------------------------------------------------------------------------
-
-    def _handle_api(self, environ: Environ, raw: bytes) -> Reply:
-        method = environ["REQUEST_METHOD"]
-        segs = environ.get("PATH_INFO", "").strip("/").split("/")
-        low = [s.lower() for s in segs]
-        n = len(low)
-        if n >= 3 and low[0] == "md" and low[1] == "v2":
-            if n == 3 and low[2] == "time":
-                return _json(200, int(self._clock.now())) if method == "GET" else _error("method_not_allowed")
-            if n == 5 and low[2] == "orderbooks":
-                if method != "GET":
-                    return _error("method_not_allowed")
-                return self._orderbook(environ, segs[3], segs[4])
-            if n in (6, 7) and low[2] == "clients" and low[5] in ("orders", "stoporders"):
-                if method != "GET":
-                    return _error("method_not_allowed")
-                return self._list_orders(environ, segs[3].upper(), segs[4], low[5] == "stoporders", segs[6:])
-        elif n in (7, 8) and low[:6] == _ORDERS_PATH:
-            if n == 8 and low[6] == "actions" and low[7] in _KINDS:
-                return (
-                    self._create(environ, raw, low[7]) if method == "POST" else _error("method_not_allowed")
-                )
-            if n == 7 and low[6] != "actions":
-                if method != "DELETE":
-                    return _error("method_not_allowed")
-                return self._cancel(environ, None if low[6] == "all" else segs[6])
-        return _error("route_not_found")
-
     # -- Market data ----------------------------------------------------------------------------------
 
-    def _orderbook(self, environ: Environ, exchange: str, symbol: str) -> Reply:
-        if self._principal(environ) is None:
-            return _error("unauthorized")
-        query = _query(environ)
+    def _orderbook(self, request: JsonRequest) -> Reply:
+        exchange, symbol = request.params["exchange"], request.params["symbol"]
+        query = _query(request)
         depth = 20  # the spec's default
         if query.get("depth"):
             try:
@@ -667,9 +689,9 @@ class AlorEmulator:
         book = self._lookup(exchange, symbol, query.get("instrumentgroup"))
         if book is None:
             if self._unknown_status != 200:
-                return self._unknown_status, b"", ""
+                return Reply(self._unknown_status)
             book = EMPTY_BOOK
-        return 200, book.render(fmt, depth, self._clock.now()), _JSON
+        return Reply(200, book.render(fmt, depth, self._clock.now()), _JSON)
 
     def _lookup(self, exchange: str, symbol: str, group: Optional[str]) -> Optional[Book]:
         book = self._market.get((exchange.upper(), symbol.upper()))
@@ -679,12 +701,12 @@ class AlorEmulator:
 
     # -- Orders ---------------------------------------------------------------------------------------
 
-    def _create(self, environ: Environ, raw: bytes, kind: str) -> Reply:
-        principal = self._principal(environ)
-        if principal is None:
-            return _error("unauthorized")  # not "handled": a retry with a fresh token must still place it
-        header = "X-REQID" if environ.get("HTTP_X_REQID") else "X-ALOR-REQID"
-        reqid = environ.get("HTTP_X_REQID") or environ.get("HTTP_X_ALOR_REQID")
+    def _create(self, request: JsonRequest) -> Reply:
+        # A 401 (before this) is not "handled": a retry with a fresh token must still place it.
+        principal: _Principal = request.principal
+        kind = request.params["kind"].lower()
+        header = "X-REQID" if request.header("X-REQID") else "X-ALOR-REQID"
+        reqid = request.header("X-REQID") or request.header("X-ALOR-REQID")
         if not reqid:
             return _error("request_id_missing")
         now = self._clock.now()
@@ -695,7 +717,7 @@ class AlorEmulator:
                 status, body = _answer("request_id_repeated", header=header)
                 body["oldResponse"] = {"statusCode": old[0], "body": old[1]}
                 return _json(status, body)
-            outcome = self._place(principal, kind, raw, now)
+            outcome = self._place(principal, kind, request, now)
             if outcome[0] == 403:
                 return _reply(outcome)  # refused before trading: the id stays unused
             self._handled[key] = outcome
@@ -705,11 +727,11 @@ class AlorEmulator:
             time.sleep(delay)  # real time on purpose, see delay_next_command
         return reply
 
-    def _place(self, principal: _Principal, kind: str, raw: bytes, now: float) -> Outcome:
+    def _place(self, principal: _Principal, kind: str, request: JsonRequest, now: float) -> Outcome:
         """Validate and store one order; the caller holds the lock."""
         try:
-            data = _ci(json.loads(raw, parse_float=Decimal))
-        except ValueError:
+            data = _ci(request.json(parse_float=Decimal))
+        except JsonError:
             return _answer("body_not_json")
         portfolio = _ci(data.get("user")).get("portfolio")
         if not isinstance(portfolio, str) or not portfolio:
@@ -776,11 +798,12 @@ class AlorEmulator:
         self._orders[order.number] = order
         return 200, {"message": "success", "orderNumber": order.number}
 
-    def _cancel(self, environ: Environ, order_id: Optional[str]) -> Reply:
-        principal = self._principal(environ)
-        if principal is None:
-            return _error("unauthorized")
-        query = _query(environ)
+    def _cancel(self, request: JsonRequest) -> Reply:
+        principal: _Principal = request.principal
+        order_id: Optional[str] = request.params["order_id"]
+        if order_id is not None and order_id.lower() == "all":
+            order_id = None
+        query = _query(request)
         portfolio, exchange = query.get("portfolio"), (query.get("exchange") or "").upper()
         if not portfolio or exchange not in _EXCHANGES:
             return _error("cancel_parameters_missing")
@@ -803,22 +826,21 @@ class AlorEmulator:
                 return _error("cancel_all_nothing" if order_id is None else "cancel_not_found")
             for order in targets:
                 order.status, order.updated = "canceled", now
-        return 200, b"success", _TEXT
+            self._cancels += 1
+        return Reply(200, b"success", _TEXT)
 
-    def _list_orders(
-        self, environ: Environ, exchange: str, portfolio: str, stop: bool, rest: list[str]
-    ) -> Reply:
-        principal = self._principal(environ)
-        if principal is None:
-            return _error("unauthorized")
+    def _list_orders(self, request: JsonRequest) -> Reply:
+        principal: _Principal = request.principal
+        exchange, portfolio = request.params["exchange"].upper(), request.params["portfolio"]
+        stop, order_id = request.params["kind"].lower() == "stoporders", request.params.get("order_id")
         if portfolio not in principal.portfolios:
             return _error("portfolio_forbidden")
-        fmt = _format(_query(environ))
+        fmt = _format(_query(request))
         if fmt is None:
             return _error("format_unknown")
         with self._lock:
-            if rest:
-                order = self._orders.get(rest[0])
+            if order_id is not None:
+                order = self._orders.get(order_id)
                 if order is None or not order.matches(portfolio, exchange, stop):
                     return _error("order_not_found")
                 return _json(200, order.to_json(fmt))

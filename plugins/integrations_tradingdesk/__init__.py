@@ -51,6 +51,7 @@ def integrations_register_providers(register: Callable[[ProviderSpec], None]) ->
             emulator="integrations_tradingdesk.sandbox:TradingDeskEmulator",
             recording=RECORDING,
             demo="integrations_tradingdesk.demo:run",
+            conformance="integrations_tradingdesk.conformance:PROFILE",
         )
     )
 

@@ -15,12 +15,11 @@ import math
 import random
 import threading
 from dataclasses import dataclass
-from typing import Any, Callable, Dict, Iterable, Mapping, Optional, Tuple
-
-from werkzeug.wrappers import Request, Response
+from typing import Any, Callable, Dict, List, Mapping, Optional, Tuple
 
 from integrations.runtime import Clock, SystemClock
-from integrations.sandbox.emulator import WSGIApp
+from integrations.sandbox.emulator import Counts, WSGIApp
+from integrations.sandbox.jsonapp import HeaderPairs, JsonApp, JsonRequest, Reply, route
 
 from .sandbox_data import (
     EXPIRY_FORMATS,
@@ -354,6 +353,54 @@ def _period(params: JsonObj) -> Tuple[_dt.date, _dt.date]:
         raise RpcError(INVALID_PARAMS, str(exc)) from None
 
 
+_TEXT = "text/plain; charset=utf-8"
+
+
+class _App(JsonApp):
+    """``POST /api/v2``, answered as the werkzeug-based emulator did (the cassettes' bytes): upper-case
+    reason phrases, werkzeug's header order, and no body on HEAD."""
+
+    json_content_type = "application/json"
+    drop_head_body = True
+
+    def __init__(self, handle: Callable[[bytes, Optional[str], Optional[str]], Tuple[int, Any]]) -> None:
+        super().__init__()
+        self._handle = handle
+
+    @route("POST", "/api/v2")
+    def rpc(self, request: JsonRequest) -> Reply:
+        authorization = request.header("Authorization") or None
+        status, payload = self._handle(request.body, request.query.get("method"), authorization)
+        if payload is None:
+            return Reply(204)
+        headers = (("WWW-Authenticate", 'Bearer error="invalid_token"'),) if status == 401 else ()
+        return self.json(status, payload, headers)
+
+    def not_found(self, request: JsonRequest) -> Reply:
+        return Reply(404, b"Not Found\n", _TEXT)
+
+    def method_not_allowed(self, request: JsonRequest, allowed: List[str]) -> Reply:
+        return Reply(405, b"Method Not Allowed\n", _TEXT, (("Allow", "POST"),))
+
+    def dumps(self, obj: Any) -> bytes:
+        # Mimic PHP's json_encode: compact, non-ASCII as \uXXXX and "/" escaped. A "/" can only occur
+        # inside a JSON string, so the blanket replacement is safe.
+        return json.dumps(obj, separators=(",", ":")).replace("/", "\\/").encode("ascii")
+
+    def status_line(self, status: int) -> str:
+        return super().status_line(status).upper()
+
+    def response_headers(
+        self, status: int, content_type: str, length: int, extra: HeaderPairs
+    ) -> List[Tuple[str, str]]:
+        headers = [h for h in extra if h[0] == "Allow"]
+        if content_type:
+            headers.append(("Content-Type", content_type))
+        if status != 204:
+            headers.append(("Content-Length", str(length)))
+        return headers + [h for h in extra if h[0] != "Allow"]
+
+
 class TradingDeskEmulator:
     """In-process emulator of the Trading Desk API at ``POST /api/v2/?method=<Namespace.method>``.
 
@@ -382,7 +429,10 @@ class TradingDeskEmulator:
     only: a batch answer is always 200.
 
     Deterministic for a given ``seed``; all time comes from ``clock``. Thread-safe. Every choice not
-    fixed by the documents is in :data:`ASSUMPTIONS`.
+    fixed by the documents is in :data:`ASSUMPTIONS`. Test controls: the standard
+    :class:`~integrations.sandbox.EmulatorControls` (:meth:`expire_access_tokens`,
+    :meth:`revoke_refresh_tokens`, :meth:`counts`), :attr:`auth_count`, :attr:`refresh_count` and
+    :meth:`revoke_admin_token`. The HTTP plumbing is :class:`~integrations.sandbox.JsonApp`.
     """
 
     def __init__(
@@ -441,11 +491,12 @@ class TradingDeskEmulator:
             "User.auth": self._user_auth,
             "User.tokenRefresh": self._token_refresh,
         }
+        self._app = _App(self._handle)
 
     # -- Emulator protocol and test controls ---------------------------------------------------
 
     def wsgi_apps(self) -> Mapping[str, WSGIApp]:
-        return {"api": self._wsgi}
+        return {"api": self._app}
 
     def credentials(self) -> Dict[str, str]:
         """Email and password of the default user, who may call every method."""
@@ -466,6 +517,29 @@ class TradingDeskEmulator:
         with self._lock:
             self._tokens.pop(self._admin_token, None)
 
+    def expire_access_tokens(self) -> None:
+        """Every access token ``User.auth`` and ``User.tokenRefresh`` issued so far gets -32001 "token
+        expired" from now on; their refresh tokens still work. Administrator-issued tokens are not
+        affected (see :meth:`revoke_admin_token`)."""
+        with self._lock:
+            for record in self._tokens.values():
+                if record.kind == "access":
+                    record.expires_at = float("-inf")
+
+    def revoke_refresh_tokens(self) -> None:
+        """Every refresh token issued so far gets -32002 from ``User.tokenRefresh``, as a rotated one
+        does; access tokens keep working, and email and password still log in (``User.auth``)."""
+        with self._lock:
+            for token in [t for t, record in self._tokens.items() if record.kind == "refresh"]:
+                del self._tokens[token]
+
+    def counts(self) -> Counts:
+        """``logins``: successful ``User.auth``; ``refreshes``: successful ``User.tokenRefresh``;
+        ``commands``: always 0, as no emulated method changes anything (``Campaign.create`` and the
+        like are -32601)."""
+        with self._lock:
+            return Counts(logins=self._auth_count, refreshes=self._refresh_count, commands=0)
+
     @property
     def auth_count(self) -> int:
         """Successful ``User.auth`` calls so far."""
@@ -478,32 +552,7 @@ class TradingDeskEmulator:
         with self._lock:
             return self._refresh_count
 
-    # -- HTTP ----------------------------------------------------------------------------------
-
-    def _wsgi(self, environ: Dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
-        request = Request(environ)
-        # Read the body even when it is refused, so a keep-alive connection stays in sync.
-        body = request.get_data(cache=False)
-        if request.path.rstrip("/") != "/api/v2":
-            response = Response("Not Found\n", status=404, mimetype="text/plain")
-        elif request.method != "POST":
-            response = Response(
-                "Method Not Allowed\n", status=405, mimetype="text/plain", headers={"Allow": "POST"}
-            )
-        else:
-            authorization = request.headers.get("Authorization")
-            status, payload = self._handle(body, request.args.get("method"), authorization)
-            if payload is None:
-                response = Response(b"", status=204)
-                del response.headers["Content-Type"]
-            else:
-                # Mimic PHP's json_encode: compact, non-ASCII as \uXXXX and "/" escaped. A "/" can only
-                # occur inside a JSON string, so the blanket replacement is safe.
-                text = json.dumps(payload, separators=(",", ":")).replace("/", "\\/")
-                response = Response(text, status=status, content_type="application/json")
-                if status == 401:
-                    response.headers["WWW-Authenticate"] = 'Bearer error="invalid_token"'
-        return response(environ, start_response)
+    # -- HTTP (the plumbing is _App's) ----------------------------------------------------------
 
     def _handle(
         self, body: bytes, query_method: Optional[str], authorization: Optional[str]

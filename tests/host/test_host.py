@@ -15,7 +15,7 @@ from integrations.cli import main as cli
 def test_builtin_provider_is_loaded_through_the_entry_point_group():
     info = Host().providers()["alor"]
     assert info.plugin == "alor"
-    assert info.distribution == "integrations"
+    assert info.distribution == "trading-integrations"
     assert set(info.spec.contours) == {"test", "prod"}
     assert info.spec.contours["test"] == {
         "oauth": "https://oauthdev.alor.ru",
@@ -62,7 +62,7 @@ class AuditPlugin:
 
 def test_wrapper_plugins_see_every_exchange_the_refresh_included(alor_sandbox, clock):
     audit = AuditPlugin()
-    host = Host(plugins=(("audit", audit),))
+    host = Host(plugins=(("integrations_selftest_audit", audit),))
     with integrations.connect(
         "alor", base_urls=alor_sandbox.base_urls, credentials=alor_sandbox.credentials, clock=clock, host=host
     ) as client:
@@ -92,7 +92,7 @@ def _plugins_called(host: Host, run: Callable[[], Any]) -> List[Tuple[str, Tuple
 
 
 def test_each_provider_hook_reaches_only_its_own_plugin_and_the_wrappers(alor_sandbox, td_sandbox, clock):
-    host = Host(plugins=(("audit", AuditPlugin()),))
+    host = Host(plugins=(("integrations_selftest_audit", AuditPlugin()),))
     alor = integrations.connect(
         "alor", base_urls=alor_sandbox.base_urls, credentials=alor_sandbox.credentials, clock=clock, host=host
     )
@@ -108,13 +108,13 @@ def test_each_provider_hook_reaches_only_its_own_plugin_and_the_wrappers(alor_sa
         td_calls = _plugins_called(host, td.campaigns)
     assert alor_calls == [
         ("integrations_authenticate", ("alor",)),
-        ("integrations_call", ("alor", "audit")),
-        ("integrations_call", ("alor", "audit")),
+        ("integrations_call", ("alor", "integrations_selftest_audit")),
+        ("integrations_call", ("alor", "integrations_selftest_audit")),
     ]
     assert td_calls == [
         ("integrations_authenticate", ("tradingdesk",)),
-        ("integrations_call", ("audit", "tradingdesk")),
-        ("integrations_call", ("audit", "tradingdesk")),
+        ("integrations_call", ("integrations_selftest_audit", "tradingdesk")),
+        ("integrations_call", ("integrations_selftest_audit", "tradingdesk")),
     ]
 
 
@@ -133,7 +133,7 @@ class Mute:
     def integrations_register_providers(self, register: Any) -> None:
         register(
             integrations.ProviderSpec(
-                name="mute",
+                name="integrations_selftest_mute",
                 contours={"test": {"api": "https://mute.invalid"}},
                 credentials=(frozenset({"key"}),),
                 facade=integrations.ProviderClient,
@@ -146,11 +146,12 @@ class Mute:
 
 
 def test_a_provider_plugin_without_a_required_hook_is_refused_at_connect(no_requests):
-    host = Host(plugins=(("mute", Mute()),), load_entry_points=False)
+    host = Host(plugins=(("integrations_selftest_mute", Mute()),), load_entry_points=False)
     with pytest.raises(
-        PluginError, match="'mute' registers provider 'mute' but implements no integrations_call"
+        PluginError,
+        match="'integrations_selftest_mute' registers provider 'integrations_selftest_mute' but implements no integrations_call",
     ):
-        integrations.connect("mute", credentials={"key": "k"}, host=host)
+        integrations.connect("integrations_selftest_mute", credentials={"key": "k"}, host=host)
     assert no_requests == []
 
 
@@ -167,7 +168,7 @@ def test_a_failed_load_leaves_nothing_half_loaded():
                 )
             )
 
-    host = Host(plugins=(("twin", Twin()),))
+    host = Host(plugins=(("integrations_selftest_twin", Twin()),))
     for _ in range(2):  # the second use tries again from scratch, and fails the same way
         with pytest.raises(PluginError, match="registered twice"):
             host.providers()
@@ -201,7 +202,7 @@ def test_registering_something_else_than_a_spec_is_a_plugin_error():
             register({"name": "bad"})
 
     with pytest.raises(PluginError, match="not a ProviderSpec"):
-        Host(plugins=(("bad", Bad()),), load_entry_points=False).providers()
+        Host(plugins=(("integrations_selftest_bad", Bad()),), load_entry_points=False).providers()
 
 
 def test_providers_command(capsys):
@@ -209,7 +210,7 @@ def test_providers_command(capsys):
     out = capsys.readouterr().out
     assert "alor: ALOR Broker (REST + JWT)" in out
     assert "contour:  test: oauth=https://oauthdev.alor.ru, api=https://apidev.alor.ru" in out
-    assert "plugin:   alor (integrations" in out
+    assert "plugin:   alor (trading-integrations" in out
 
 
 def test_a_closed_client_does_not_authenticate_to_read_its_account(alor_sandbox, clock):

@@ -605,7 +605,7 @@ class KeyValuePlugin:
     def integrations_register_providers(self, register: Any) -> None:
         register(
             ProviderSpec(
-                name="kv",
+                name="integrations_selftest_kv",
                 description="a third-party key/value store",
                 contours={"test": {"kv": "https://kv.invalid", "auth": "https://auth.invalid"}},
                 credentials=(frozenset({"key"}),),
@@ -616,8 +616,8 @@ class KeyValuePlugin:
 
 
 def test_a_third_party_emulator_gets_faults_with_no_code_of_its_own(http):
-    host = Host(plugins=(("kv", KeyValuePlugin()),), load_entry_points=False)
-    with sandbox.running("kv", host=host) as sb:
+    host = Host(plugins=(("integrations_selftest_kv", KeyValuePlugin()),), load_entry_points=False)
+    with sandbox.running("integrations_selftest_kv", host=host) as sb:
         kv, auth = sb.base_urls["kv"], sb.base_urls["auth"]
         lost = sb.faults.add(Fault.drop_reply(service="kv", method="PUT", path="/colour", times=1))
         sb.faults.add(Fault.respond(429, {"Retry-After": "1"}, service="auth", times=1))

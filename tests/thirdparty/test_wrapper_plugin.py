@@ -43,18 +43,22 @@ def integrations_call(ctx, request, deadline):
 @pytest.fixture
 def audit(install_dist: Any, monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
     site = install_dist(
-        "acme_audit", "[integrations]\naudit = acme_audit_plugin\n", {"acme_audit_plugin": AUDIT}
+        "integrations_selftest_audit_dist",
+        "[integrations]\nintegrations_selftest_audit = integrations_selftest_audit_plugin\n",
+        {"integrations_selftest_audit_plugin": AUDIT},
     )
     monkeypatch.syspath_prepend(str(site))
-    import acme_audit_plugin  # type: ignore[import-not-found]
+    import integrations_selftest_audit_plugin  # type: ignore[import-not-found]
 
-    yield acme_audit_plugin
-    sys.modules.pop("acme_audit_plugin", None)
+    yield integrations_selftest_audit_plugin
+    sys.modules.pop("integrations_selftest_audit_plugin", None)
 
 
 def test_an_installed_wrapper_sees_logins_refreshes_and_calls_of_both_providers(audit: Any) -> None:
     host = Host(strict=True)
-    assert host.plugin_manager.get_plugin("audit") is audit  # found through the entry-point group
+    assert (
+        host.plugin_manager.get_plugin("integrations_selftest_audit") is audit
+    )  # found through the entry-point group
     clock = ManualClock(1_700_000_000.0)
     with (
         sandbox.running("alor", clock=clock, host=host) as alor_sb,
