@@ -19,7 +19,6 @@ Importing this module imports nothing heavier than ``integrations`` itself.
 
 from __future__ import annotations
 
-import threading
 import time
 from pathlib import Path
 from typing import Any, Callable, Iterator, List, Tuple
@@ -27,6 +26,7 @@ from typing import Any, Callable, Iterator, List, Tuple
 import pytest
 
 from ..runtime import ManualClock, SequentialIds
+from .threads import run_in_threads
 
 CONFORMANCE_OPTION = "--integrations-conformance"
 
@@ -75,32 +75,6 @@ def no_requests(monkeypatch: pytest.MonkeyPatch) -> List[Tuple[str, str]]:
 
     monkeypatch.setattr(transport.Transport, "send", refuse)
     return sent
-
-
-def run_in_threads(fn: Callable[[], Any], threads: int = 16) -> Tuple[List[Any], List[BaseException]]:
-    """Start ``threads`` threads at once (a barrier), each running ``fn()``; return (results, errors)."""
-    barrier = threading.Barrier(threads)
-    lock = threading.Lock()
-    results: List[Any] = []
-    failures: List[BaseException] = []
-
-    def worker() -> None:
-        barrier.wait()
-        try:
-            result = fn()
-        except BaseException as exc:  # noqa: BLE001 - any failure is what the caller looks for
-            with lock:
-                failures.append(exc)
-        else:
-            with lock:
-                results.append(result)
-
-    workers = [threading.Thread(target=worker) for _ in range(threads)]
-    for t in workers:
-        t.start()
-    for t in workers:
-        t.join(timeout=60)
-    return results, failures
 
 
 @pytest.fixture

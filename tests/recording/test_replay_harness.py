@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 from vcr.errors import CannotOverwriteExistingCassetteException
 
+import integrations
 from integrations import ConfigurationError
 from integrations.recording import NetworkBlocked, network_blocked, read_recorded_at, recorded_session
 
@@ -93,3 +94,19 @@ def test_a_completed_rewrite_replaces_the_cassette(tmp_path):
 
     text = cassette.read_text(encoding="utf-8")
     assert "/orderbooks/MOEX/GAZP" in text and "/orderbooks/MOEX/SBER" not in text
+
+
+def test_a_session_that_sends_nothing_records_an_empty_cassette_that_replays(tmp_path, no_requests):
+    # A test that only checks validation sends nothing: recording it still writes a cassette (with
+    # its instant and no interaction), so its replay finds one instead of FileNotFoundError.
+    cassette = tmp_path / "validation-only.yaml"
+    with recorded_session("alor", cassette, mode="rewrite") as s:
+        with pytest.raises(integrations.ValidationError):
+            s.client.orderbook("MOEX", "SBER", depth=0)
+        recorded_at = s.clock.now()
+    assert cassette.exists()
+    with recorded_session("alor", cassette) as s:
+        assert s.recording is False and s.clock.now() == recorded_at
+        with pytest.raises(integrations.ValidationError):
+            s.client.orderbook("MOEX", "SBER", depth=0)
+    assert no_requests == []
