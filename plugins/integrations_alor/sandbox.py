@@ -23,6 +23,8 @@ from integrations.runtime import Clock, SystemClock
 from integrations.sandbox.emulator import Counts, WSGIApp
 from integrations.sandbox.jsonapp import HeaderPairs, JsonApp, JsonError, JsonRequest, Reply
 
+from . import sandbox_account, sandbox_commands, sandbox_market
+from .sandbox_account import Ledger
 from .sandbox_data import (
     ACCOUNTS,
     CONDITIONS,
@@ -36,6 +38,7 @@ from .sandbox_data import (
     build_market,
     positive_decimal,
 )
+from .sandbox_market import MarketSim
 
 __all__ = ["ERRORS", "AlorEmulator", "ErrorAnswer", "error_table_markdown"]
 
@@ -508,6 +511,16 @@ class AlorEmulator:
         api.add("GET", lists + "/{order_id}", self._list_orders, auth=True)
         api.add("POST", _ORDERS_PATH + "/actions/{kind:" + "|".join(_KINDS) + "}", self._create, auth=True)
         api.add("DELETE", _ORDERS_PATH + "/{order_id:(?!actions$)[^/]*}", self._cancel, auth=True)
+        # Issue 13: the simulated market, the account ledger, and the routes built on them.
+        self.market = MarketSim(seed, self._clock, self._market)
+        self.ledger = Ledger(ACCOUNTS)
+        sandbox_market.install(api, self)
+        sandbox_account.install(api, self)
+        sandbox_commands.install(api, self)
+
+    def settle(self) -> None:
+        """Bring orders up to the clock's now (stop orders, fills); the caller holds the lock."""
+        sandbox_commands.settle(self, self._clock.now())
 
     # -- Emulator protocol and test controls --------------------------------------------------------
 
@@ -793,6 +806,15 @@ class AlorEmulator:
                 order.end = float(end)
         if kind == "market":
             order.status, order.filled = "filled", qty
+            self.ledger.fill(
+                portfolio=portfolio,
+                inst=inst,
+                side=side,
+                lots=qty,
+                price=price,
+                order_number=order.number,
+                at=now,
+            )
         self._next_order += 1
         self._created += 1
         self._orders[order.number] = order
