@@ -36,7 +36,9 @@ def test_every_hook_has_a_section_with_its_arguments() -> None:
         heading = re.search(rf"^### `{hook}\(([^)]*)\)", text, flags=re.MULTILINE)
         assert heading, f"no section for {hook}"
         documented = [a.strip() for a in heading.group(1).split(",") if a.strip()]
-        actual = list(getattr(hookspecs, hook).__code__.co_varnames[: getattr(hookspecs, hook).__code__.co_argcount])
+        actual = list(
+            getattr(hookspecs, hook).__code__.co_varnames[: getattr(hookspecs, hook).__code__.co_argcount]
+        )
         assert documented == actual, hook
 
 

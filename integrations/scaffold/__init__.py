@@ -21,7 +21,7 @@ __all__ = ["NAME_PATTERN", "ScaffoldError", "check_name", "default_path", "new_p
 
 #: A provider name the scaffold accepts: a lowercase Python identifier (it becomes the provider's
 #: name, the ``integrations_NAME`` package and the ``integrations-NAME`` distribution).
-NAME_PATTERN = re.compile(r"[a-z][a-z0-9_]{0,39}")
+NAME_PATTERN = re.compile(r"[a-z][a-z0-9_]{0,23}")
 
 TEMPLATE = Path(__file__).with_name("template")
 _SUFFIX = ".tmpl"
@@ -38,7 +38,7 @@ def check_name(name: str, *, host: Optional[Host] = None) -> str:
         raise ScaffoldError(f"invalid provider name {name!r}: a Python keyword cannot name a package")
     if not isinstance(name, str) or not NAME_PATTERN.fullmatch(name):
         raise ScaffoldError(
-            f"invalid provider name {name!r}: use a lowercase Python identifier of at most 40 characters "
+            f"invalid provider name {name!r}: use a lowercase Python identifier of at most 24 characters "
             "(letters, digits and '_', starting with a letter), such as 'acme_demo'"
         )
     taken = (host or default_host()).providers()

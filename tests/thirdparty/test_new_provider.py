@@ -106,6 +106,32 @@ def test_the_generated_plugin_installs_and_its_tests_and_the_conformance_suite_p
     assert checked.returncode == 0, checked.stdout + checked.stderr
     assert "no secrets found" in checked.stdout
 
+    # The templates are package data: the installed (non-editable) library writes plugins too, and
+    # refuses the name of the plugin now installed.
+    cli = str(venv / "bin" / "integrations")
+    taken = _run([cli, "new-provider", NAME, "--path", str(tmp_path / "taken")], project, 60)
+    assert taken.returncode == 2
+    assert f"provider name '{NAME}' is taken" in taken.stderr
+    other = tmp_path / "other"
+    written = _run([cli, "new-provider", "globex_demo", "--path", str(other)], project, 60)
+    assert written.returncode == 0, written.stdout + written.stderr
+    assert sorted(p.name for p in other.rglob("*") if p.is_file()) == sorted(
+        p.name.replace(NAME, "globex_demo")
+        for p in project.rglob("*")
+        if p.is_file() and _generated(p, project)
+    )
+    assert "class GlobexDemoEmulator(JsonApp):" in (other / "integrations_globex_demo/sandbox.py").read_text()
+
+
+def _generated(path: Path, project: Path) -> bool:
+    """A file new-provider wrote (not the virtualenv, caches or recordings made since)."""
+    top = path.relative_to(project).parts[0]
+    return (
+        top not in (".venv", "cassettes", ".pytest_cache", "build")
+        and "__pycache__" not in path.parts
+        and ".egg-info" not in str(path)
+    )
+
 
 @pytest.mark.parametrize(
     ("name", "message"),
@@ -113,6 +139,7 @@ def test_the_generated_plugin_installs_and_its_tests_and_the_conformance_suite_p
         ("9x", "invalid provider name '9x'"),
         ("a-b", "invalid provider name 'a-b'"),
         ("Acme", "invalid provider name 'Acme'"),
+        ("a" * 25, "at most 24 characters"),
         ("class", "a Python keyword"),
         ("alor", "provider name 'alor' is taken"),
         ("tradingdesk", "provider name 'tradingdesk' is taken"),
