@@ -155,8 +155,15 @@ class ProviderSpec:
                 raise ConfigurationError(
                     f"provider {self.name!r} has no service {service!r}; known: {', '.join(sorted(urls))}"
                 )
-            if not isinstance(url, str) or not url.startswith(("http://", "https://")):
-                raise ConfigurationError(f"base URL for service {service!r} must be an http(s) URL")
+            # A streaming service (its contour URL is ws:// or wss://) takes a WebSocket URL.
+            schemes = (
+                ("ws://", "wss://")
+                if urls[service].startswith(("ws://", "wss://"))
+                else ("http://", "https://")
+            )
+            if not isinstance(url, str) or not url.startswith(schemes):
+                kind = "a ws(s)" if schemes[0] == "ws://" else "an http(s)"
+                raise ConfigurationError(f"base URL for service {service!r} must be {kind} URL")
             urls[service] = url
         return {service: url.rstrip("/") for service, url in urls.items()}
 

@@ -7,9 +7,14 @@ from integrations.protocols.rest import ErrorFields
 NAME = "alor"
 DESCRIPTION = "ALOR Broker (REST + JWT)"
 
+# "ws" is the WebSocket API for data subscriptions (docs/reference/alor-api.md §8).
 CONTOURS = {
-    "test": {"oauth": "https://oauthdev.alor.ru", "api": "https://apidev.alor.ru"},
-    "prod": {"oauth": "https://oauth.alor.ru", "api": "https://api.alor.ru"},
+    "test": {
+        "oauth": "https://oauthdev.alor.ru",
+        "api": "https://apidev.alor.ru",
+        "ws": "wss://apidev.alor.ru/ws",
+    },
+    "prod": {"oauth": "https://oauth.alor.ru", "api": "https://api.alor.ru", "ws": "wss://api.alor.ru/ws"},
 }
 
 CREDENTIALS = (frozenset({"refresh_token"}),)

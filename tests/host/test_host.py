@@ -20,6 +20,7 @@ def test_builtin_provider_is_loaded_through_the_entry_point_group():
     assert info.spec.contours["test"] == {
         "oauth": "https://oauthdev.alor.ru",
         "api": "https://apidev.alor.ru",
+        "ws": "wss://apidev.alor.ru/ws",
     }
 
 
