@@ -126,6 +126,13 @@ class Redactor:
             k: (v if k.lower() in self.jwt_claims_kept else self._claim_placeholder(v))
             for k, v in claims.items()
         }
+        # A redacted claim (the login in ``sub``...) is also replaced wherever else it appears (a URL
+        # path such as /Clients/<login>/positions, a body), by the very value the replayed client
+        # reads from the fake JWT: so what it sends on replay matches what was recorded.
+        with self._lock:
+            for k, v in claims.items():
+                if k.lower() not in self.jwt_claims_kept and isinstance(v, str) and len(v) >= 6:
+                    self._placeholders.setdefault(v, PLACEHOLDER_PREFIX)
         # The header keeps the fields that describe the token's form (alg, typ, cty), not those that
         # could identify a key (kid, x5t, jku ...); claims keep their order: the cassette shows the
         # contour's token shape.
@@ -184,8 +191,9 @@ class Redactor:
 
     def url(self, url: str) -> str:
         parts = urlsplit(url)
+        parts = parts._replace(path=self.scrub(parts.path))  # a secret seen before, in the path
         if not parts.query:
-            return url
+            return urlunsplit(parts)
         pairs = self.query(parse_qsl(parts.query, keep_blank_values=True))
         return urlunsplit(parts._replace(query=urlencode(pairs)))
 

@@ -44,15 +44,12 @@ from .sandbox_common import (
 )
 from .sandbox_data import (
     ACCOUNTS,
-    CONDITIONS,
     EMPTY_BOOK,
     MARKETS_OF_PORTFOLIO_KIND,
     MAX_DEPTH,
-    TIME_IN_FORCE,
     Book,
     Order,
     build_market,
-    positive_decimal,
 )
 from .sandbox_market import MarketSim
 
@@ -404,7 +401,11 @@ class AlorEmulator:
 
     # -- Orders ---------------------------------------------------------------------------------------
 
-    def _create(self, request: JsonRequest) -> Reply:
+    def _create(
+        self, request: JsonRequest, execute: Optional[Callable[[_Principal, float], Outcome]] = None
+    ) -> Reply:
+        """Run an order command once per request id: a create, or ``execute(principal, now)`` (a
+        modify, from :mod:`.sandbox_commands`). A repeat gets the first answer in ``oldResponse``."""
         # A 401 (before this) is not "handled": a retry with a fresh token must still place it.
         principal: _Principal = request.principal
         kind = request.params["kind"].lower()
@@ -420,7 +421,11 @@ class AlorEmulator:
                 status, body = _answer("request_id_repeated", header=header)
                 body["oldResponse"] = {"statusCode": old[0], "body": old[1]}
                 return _json(status, body)
-            outcome = self._place(principal, kind, request, now)
+            self.settle()
+            if execute is None:
+                outcome = self._place(principal, kind, request, now)
+            else:
+                outcome = execute(principal, now)
             if outcome[0] == 403:
                 return _reply(outcome)  # refused before trading: the id stays unused
             self._handled[key] = outcome
@@ -431,84 +436,12 @@ class AlorEmulator:
         return reply
 
     def _place(self, principal: _Principal, kind: str, request: JsonRequest, now: float) -> Outcome:
-        """Validate and store one order; the caller holds the lock."""
+        """Validate and store one order (:func:`.sandbox_commands.place`); the caller holds the lock."""
         try:
             data = _ci(request.json(parse_float=Decimal))
         except JsonError:
             return _answer("body_not_json")
-        portfolio = _ci(data.get("user")).get("portfolio")
-        if not isinstance(portfolio, str) or not portfolio:
-            return _answer("portfolio_missing")
-        if portfolio not in principal.portfolios:
-            return _answer("portfolio_forbidden")
-        side = data.get("side")
-        side = side.lower() if isinstance(side, str) else ""
-        if side not in ("buy", "sell"):
-            return _answer("side_invalid")
-        qty = data.get("quantity")
-        if isinstance(qty, bool) or not isinstance(qty, int) or qty <= 0:
-            return _answer("quantity_invalid")
-        comment = data.get("comment")
-        if comment is not None and (not isinstance(comment, str) or len(comment) > 100):
-            return _answer("comment_invalid")
-        tif = data.get("timeinforce") or "oneday"
-        if not isinstance(tif, str) or tif.lower() not in TIME_IN_FORCE:
-            return _answer("time_in_force_invalid")
-        instrument = _ci(data.get("instrument"))
-        symbol, exchange, group = (instrument.get(k) for k in ("symbol", "exchange", "instrumentgroup"))
-        if not isinstance(symbol, str) or not isinstance(exchange, str):
-            return _answer("instrument_missing")
-        book = self._lookup(exchange, symbol, group if isinstance(group, str) else None)
-        if book is None or book.instrument is None:
-            return _answer("instrument_unknown", exchange=exchange, symbol=symbol)
-        inst = book.instrument
-        if inst.market not in self._markets_of.get(portfolio, frozenset()):
-            return _answer(
-                "market_mismatch",
-                portfolio=portfolio,
-                market=inst.market,
-                exchange=inst.exchange,
-                symbol=inst.symbol,
-            )
-        if kind == "market":
-            price: Optional[Decimal] = (book.asks if side == "buy" else book.bids)[0][0]
-        elif kind == "stop":
-            price = Decimal(0)
-        else:
-            price = positive_decimal(data.get("price"))
-        if price is None:
-            return _answer("price_invalid")
-        order = Order(
-            str(self._next_order), kind, side, qty, price, portfolio, inst, comment, tif.lower(), now
-        )
-        if order.is_stop:
-            order.trigger = positive_decimal(data.get("triggerprice"))
-            condition = data.get("condition")
-            order.condition = CONDITIONS.get(condition.lower(), "") if isinstance(condition, str) else ""
-            if order.trigger is None or not order.condition:
-                return _answer("stop_condition_invalid")
-            protecting = data.get("protectingseconds", 15)
-            if isinstance(protecting, bool) or not isinstance(protecting, int) or not 1 <= protecting <= 300:
-                return _answer("protecting_seconds_invalid")
-            order.protecting = protecting
-            end = data.get("stopendunixtime")
-            if isinstance(end, int) and not isinstance(end, bool) and end > 0:
-                order.end = float(end)
-        if kind == "market":
-            order.status, order.filled = "filled", qty
-            self.ledger.fill(
-                portfolio=portfolio,
-                inst=inst,
-                side=side,
-                lots=qty,
-                price=price,
-                order_number=order.number,
-                at=now,
-            )
-        self._next_order += 1
-        self._created += 1
-        self._orders[order.number] = order
-        return 200, {"message": "success", "orderNumber": order.number}
+        return sandbox_commands.place(self, principal, kind, data, now)
 
     def _cancel(self, request: JsonRequest) -> Reply:
         principal: _Principal = request.principal
@@ -527,6 +460,7 @@ class AlorEmulator:
             return _error("portfolio_forbidden")
         now = self._clock.now()
         with self._lock:
+            self.settle()
             if order_id is None:
                 candidates = list(self._orders.values())
             else:
@@ -551,6 +485,7 @@ class AlorEmulator:
         if fmt is None:
             return _error("format_unknown")
         with self._lock:
+            self.settle()  # stop orders triggered and limit orders filled since the last read
             if order_id is not None:
                 order = self._orders.get(order_id)
                 if order is None or not order.matches(portfolio, exchange, stop):

@@ -285,6 +285,11 @@ ERRORS: dict[str, ErrorAnswer] = {
 }
 
 
+#: The answers of the core (authentication, order books, order commands and lists); the parts add
+#: theirs to :data:`ERRORS` when imported (ACCOUNT_ERRORS, COMMANDS_ERRORS, MARKET_ERRORS).
+CORE_ERRORS: tuple[str, ...] = tuple(ERRORS)
+
+
 def error_table_markdown() -> str:
     """:data:`ERRORS` as a Markdown table (situation | status | body | source), for the README."""
     rows = ["| Situation | Status | Body | Source |", "| --- | --- | --- | --- |"]

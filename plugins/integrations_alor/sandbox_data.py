@@ -388,10 +388,13 @@ class Order:
     """A stored order; mutated only under the emulator's lock."""
 
     __slots__ = (
+        "active",
+        "avg_price",
         "comment",
         "condition",
         "created",
         "end",
+        "exchange_order",
         "filled",
         "inst",
         "kind",
@@ -429,6 +432,11 @@ class Order:
         self.condition = ""
         self.protecting = 15
         self.end: Optional[float] = None
+        # Stop orders (sandbox_commands): watched only when active; when one triggers, the number of
+        # the order it placed and, once that fills, its average price.
+        self.active = True
+        self.exchange_order: Optional[str] = None
+        self.avg_price: Optional[Decimal] = None
 
     @property
     def is_stop(self) -> bool:
@@ -480,10 +488,10 @@ class Order:
         if self.is_stop:
             layouts = _STOP_ORDER_LAYOUTS
             values.update(
-                exchangeOrderId=None,  # not on the exchange until it triggers
+                exchangeOrderId=self.exchange_order,  # None until it triggers
                 condition=self.condition,
                 error=None,
-                avg_price=0,
+                avg_price=float(self.avg_price) if self.avg_price is not None else 0,
                 stopPrice=float(self.trigger or 0),
                 protectingSeconds=self.protecting,
             )

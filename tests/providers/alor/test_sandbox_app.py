@@ -397,7 +397,7 @@ def test_market_and_limit_orders(h: Harness) -> None:
     token = h.access_token()
     best_ask = h.book(token=token).get_json()["asks"][0]["price"]
     market = h.order("market", order_body("market", quantity=2), reqid="m1", token=token)
-    limit = h.order("limit", order_body(price=281.5, side="SELL"), reqid="l1", token=token)
+    limit = h.order("limit", order_body(price=299.5, side="SELL"), reqid="l1", token=token)
     assert market.status_code == limit.status_code == 200
     assert market.get_json()["message"] == "success"
     first, second = market.get_json()["orderNumber"], limit.get_json()["orderNumber"]
@@ -412,7 +412,7 @@ def test_market_and_limit_orders(h: Harness) -> None:
     assert listed[first]["brokerSymbol"] == "MOEX:SBER"
     assert listed[first]["type"] == "market"
     assert listed[second]["status"] == "working"
-    assert listed[second]["price"] == 281.5
+    assert listed[second]["price"] == 299.5
     assert listed[second]["side"] == "sell"
     assert listed[second]["comment"] == "t1"
     assert listed[second]["transTime"] == "2023-11-14T22:13:20.0000000Z"
