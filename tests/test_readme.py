@@ -16,3 +16,14 @@ def test_the_alor_error_table_is_the_emulators():
 
 def test_the_tradingdesk_assumptions_table_is_the_emulators():
     assert assumptions_markdown().strip() in README
+
+
+def test_every_public_alor_method_is_in_the_readme():
+    from integrations.client import ProviderClient
+    from integrations_alor import AlorClient
+
+    base = set(dir(ProviderClient))
+    names = [n for n in dir(AlorClient) if not n.startswith("_") and n not in base]
+    # Methods appear with their arguments (``name(``), properties as ``name``.
+    missing = [n for n in names if f"{n}(" not in README and f"`{n}`" not in README]
+    assert missing == [], f"README does not document: {missing}"

@@ -134,20 +134,24 @@ class AlorEmulator:
 
     Other choices where the public sources leave the behaviour open:
 
-    * The order books are fixed per seed (only timestamps move); sides are best-first; depth 1..50,
+    * The order books are fixed per seed (only timestamps move): the resting liquidity, while the
+      simulated last price (:mod:`.sandbox_market`) moves with the clock; sides are best-first; depth 1..50,
       default 20 (the spec). Every price is written with a fraction (``92345.0``), as the documented
       prices are JSON floats; volumes are integers (lots). Bond levels carry the yield ``y`` in Slim
       only, as in the spec's examples.
     * Request ids are deduplicated per login, across all create endpoints, forever. Every answer given
       after the request passed authentication and the portfolio check is remembered, 400s included, so
       a replay's ``oldResponse`` carries whatever the first status was.
-    * A market order fills at once at the best opposite price. Cancelling a filled or cancelled order,
+    * A market order fills at once at the best opposite price; a marketable limit order at once at the
+      last price, a working one when the price reaches it (:mod:`.sandbox_commands`); fills are booked in
+      the account (:mod:`.sandbox_account`). Cancelling a filled or cancelled order,
       or with the wrong ``stop`` flag or exchange -> 400 not found. ``DELETE .../all`` without ``stop``
       cancels regular and stop orders alike.
     * Order lists honour ``format`` with the spec's Order and StopOrder schemas (field names and order
-      per format). A stop order's ``exchangeOrderId`` is null until it triggers (it never does here),
-      its ``protectingSeconds`` defaults to 15 (the spec's example). ``allowMargin`` is not checked.
-      Modify (PUT) is not emulated.
+      per format). A stop order's ``exchangeOrderId`` is null until it triggers (when the simulated
+      price meets its condition, checked before every read and command), its ``protectingSeconds``
+      defaults to 15 (the spec's example). ``allowMargin`` is not checked. Modify (PUT, and POST for
+      stops as the SDK sends) places the new order and cancels the original (:mod:`.sandbox_commands`).
 
     Test controls: the standard :class:`~integrations.sandbox.EmulatorControls`
     (:meth:`expire_access_tokens`, :meth:`revoke_refresh_tokens`, :meth:`counts`), and
