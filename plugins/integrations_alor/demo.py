@@ -1,7 +1,9 @@
-"""``integrations demo`` for ALOR: an order book, a market order, a limit order and its cancellation."""
+"""``integrations demo`` for ALOR: an order book, a market order, a limit order and its cancellation,
+then the account: positions and the summary after those orders."""
 
 from __future__ import annotations
 
+from decimal import Decimal
 from typing import Callable
 
 from .api import AlorClient
@@ -37,7 +39,8 @@ def run(client: AlorClient, write: Callable[[str], None]) -> None:
     if book.best_bid is None:
         write("the sandbox book has no bids; skipping the limit order")
         return
-    price = book.best_bid.price - 1
+    # Far below the market (and the sandbox's price band), so it rests until it is cancelled.
+    price = (book.best_bid.price * Decimal("0.9")).quantize(Decimal("0.01"))
     limit = client.limit_order(
         portfolio=portfolio,
         exchange="MOEX",
@@ -50,3 +53,16 @@ def run(client: AlorClient, write: Callable[[str], None]) -> None:
     write(f"limit buy 1 lot SBER at {price}: order number {limit.order_number}")
     cancel = client.cancel_order(limit.order_number, portfolio=portfolio, exchange="MOEX")
     write(f"cancel order {cancel.order_number}: {cancel.message}")
+
+    write("")
+    write(f"account {portfolio} after these orders")
+    for position in client.positions(portfolio, without_currency=True):
+        write(
+            f"  position {position.symbol}: {position.qty_lots} lots ({position.qty_units} units) "
+            f"at an average {position.avg_price}, unrealised P/L {position.unrealised_pl}"
+        )
+    summary = client.summary(portfolio)
+    write(
+        f"  buying power {summary.buying_power} (at the morning {summary.buying_power_at_morning}), "
+        f"portfolio value {summary.portfolio_evaluation}, commission {summary.commission}"
+    )
