@@ -20,7 +20,7 @@ from typing import Any, Callable, Iterator, Mapping, Optional, Protocol, runtime
 from . import errors
 from .transport import Transport
 
-__all__ = ["Opener", "WebSocket", "open_websocket", "use_opener"]
+__all__ = ["Opener", "WebSocket", "current_opener", "open_websocket", "use_opener"]
 
 
 @runtime_checkable
@@ -137,6 +137,10 @@ def _open(
             provider=provider,
             outcome_unknown=False,
         ) from None
+    # websockets 17 warns about a connection not used as a context manager ("legacy" use); this one
+    # is closed explicitly by its owner.
+    if hasattr(connection, "pending_legacy_warning"):
+        connection.pending_legacy_warning = False
     return _Connection(connection, provider)
 
 
@@ -156,6 +160,12 @@ def open_websocket(
     proxy and with the TLS settings of ``transport``. Raises :class:`~integrations.errors.Timeout`
     or :class:`~integrations.errors.ConnectionError` (nothing was sent)."""
     return _opener(url, provider, transport, timeout, headers or {})
+
+
+def current_opener() -> Opener:
+    """The opener in force (the library's own, or one a :func:`use_opener` block put in): a
+    recorder wraps it, so a session recorded inside another swap still reaches that one."""
+    return _opener
 
 
 @contextlib.contextmanager

@@ -46,6 +46,10 @@ __all__ = [
     "use_cassette",
     "vcr_config",
     "verify",
+    "ReplayClock",
+    "WebSocketReplayError",
+    "WsRecorder",
+    "WsReplayer",
 ]
 
 # Where each lazily imported name lives (relative to this package).
@@ -63,6 +67,10 @@ _LAZY: Dict[str, str] = {
     "RestMatcher": ".matchers",
     "MODES": ".modes",
     "Redactor": ".redact",
+    "ReplayClock": ".ws",
+    "WebSocketReplayError": ".ws",
+    "WsRecorder": ".ws",
+    "WsReplayer": ".ws",
     "is_jwt": ".redact",
     "is_placeholder": ".redact",
     "NetworkBlocked": ".session",

@@ -63,7 +63,9 @@ CASSETTE_SUFFIXES = (".yaml", ".yml")
 
 
 def cassette_files(root: str | Path) -> List[Path]:
-    """``root`` itself if it is a file, else every cassette file under it, sorted."""
+    """``root`` itself if it is a file, else every cassette file under it, sorted: WebSocket frames
+    files (``<cassette stem>.ws.yaml``, :mod:`integrations.recording.ws`) included, which
+    ``cassettes check`` and ``cassettes verify`` read as such."""
     root = Path(root)
     if root.is_file():
         return [root]

@@ -15,6 +15,10 @@ secret in a YAML comment is found too):
   names ``connect()`` and the recorder read (``INTEGRATIONS_<PROVIDER>_<FIELD>``, see
   :meth:`~integrations.provider.ProviderSpec.credential_variable`), anywhere in the file;
 - any value the caller names as secret.
+
+A WebSocket frames file (``*.ws.yaml``, :mod:`integrations.recording.ws`) is scanned the same way:
+each connection's URL (its query parameters), each frame's text by the generic rules and the known
+values, and each JSON frame's keys at any depth; findings name ``connections[i].frames[j]``.
 """
 
 from __future__ import annotations
@@ -282,6 +286,49 @@ def _interaction_hits(
                     yield _Hit(f"{field}.{key}", reason, rule, value, node)
 
 
+def _frames_hits(
+    connections: Any, secrets: Sequence[Tuple[str, str]], declared: DeclaredSecrets
+) -> Iterator[Tuple[int, _Hit]]:
+    """``(connection number, hit)`` for each finding in a WebSocket frames file's connections."""
+    for number, connection in enumerate(connections if isinstance(connections, list) else []):
+        if not isinstance(connection, dict):
+            continue
+        base: NodePath = ("connections", number)
+        where = f"connections[{number}]"
+        url = _text(connection.get("url"))
+        for reason, rule, value in _scan_text(url, secrets):
+            yield number, _Hit(f"{where}.url", reason, rule, value, (*base, "url"))
+        for key, value in parse_qsl(urlsplit(url).query, keep_blank_values=True):
+            if key.lower() in declared.query and _is_secret_value(value):
+                rule = _declared_rule("query parameter", key.lower(), declared.query[key.lower()])
+                yield (
+                    number,
+                    _Hit(
+                        f"{where}.url?{key}",
+                        f"{key} value that is not a placeholder",
+                        rule,
+                        value,
+                        (*base, "url"),
+                    ),
+                )
+        frames = connection.get("frames")
+        for index, frame in enumerate(frames if isinstance(frames, list) else []):
+            if not isinstance(frame, dict):
+                continue
+            node: NodePath = (*base, "frames", index, "text")
+            field = f"{where}.frames[{index}]"
+            text = _text(frame.get("text"))
+            for reason, rule, value in _scan_text(text, secrets):
+                yield number, _Hit(f"{field}.text", reason, rule, value, node)
+            if text.lstrip()[:1] in ("{", "["):
+                try:
+                    decoded = json.loads(text)
+                except ValueError:
+                    decoded = None
+                for path, reason, rule, value in _scan_json(decoded, field, declared):
+                    yield number, _Hit(path, reason, rule, value, node)
+
+
 def _scalar_lines(node: Optional[yaml.Node], path: NodePath = ()) -> Iterator[Tuple[NodePath, int, int]]:
     """``(path, first line, last line)`` (0-based) of every scalar of a composed YAML document."""
     if isinstance(node, yaml.MappingNode):
@@ -333,16 +380,21 @@ def check_cassette(
     seen: Set[Tuple[str, str, str]] = set()
     reported: Set[Tuple[str, str]] = set()
     interactions = data.get("interactions") if isinstance(data, dict) else None
+    hits: List[Tuple[int, _Hit]] = []
     for number, interaction in enumerate(interactions if isinstance(interactions, list) else []):
-        for hit in _interaction_hits(("interactions", number), interaction, known, declared):
-            if (hit.field, hit.rule, hit.value) in seen:
-                continue
-            seen.add((hit.field, hit.rule, hit.value))
-            reported.add((hit.rule, hit.value))
-            line = _line_of(hit.value, lines, spans.get(hit.node))
-            findings.append(
-                Finding(str(path), number, hit.field, hit.reason, line, hit.rule, mask(hit.value))
-            )
+        hits.extend(
+            (number, hit) for hit in _interaction_hits(("interactions", number), interaction, known, declared)
+        )
+    connections = data.get("connections") if isinstance(data, dict) else None
+    # A frames file's findings are placed by their field (connections[i].frames[j]), not by interaction.
+    hits.extend((-1, hit) for _, hit in _frames_hits(connections, known, declared))
+    for number, hit in hits:
+        if (hit.field, hit.rule, hit.value) in seen:
+            continue
+        seen.add((hit.field, hit.rule, hit.value))
+        reported.add((hit.rule, hit.value))
+        line = _line_of(hit.value, lines, spans.get(hit.node))
+        findings.append(Finding(str(path), number, hit.field, hit.reason, line, hit.rule, mask(hit.value)))
     # The raw text: whatever the parsed interactions do not show (a comment, another key, a value
     # YAML folded across lines), by the generic rules and the known values.
     examined = _examined_values(data)
@@ -360,8 +412,11 @@ def _examined_values(data: Any) -> List[str]:
     and their fragments (a fake JWT folded across lines must not pass for a real one)."""
     values: List[str] = []
     interactions = data.get("interactions") if isinstance(data, dict) else None
-    for interaction in interactions if isinstance(interactions, list) else []:
-        text = json.dumps(interaction, default=_text, ensure_ascii=False)
+    connections = data.get("connections") if isinstance(data, dict) else None
+    parts = list(interactions if isinstance(interactions, list) else [])
+    parts += list(connections if isinstance(connections, list) else [])
+    for part in parts:
+        text = json.dumps(part, default=_text, ensure_ascii=False)
         values.extend(m.group(0) for m in _JWT.finditer(text))
         values.extend(m.group(1) for m in _BEARER.finditer(text))
         values.extend(m.group(1) for m in _TOKEN_PARAM.finditer(text))
@@ -371,7 +426,8 @@ def _examined_values(data: Any) -> List[str]:
 def check_paths(
     paths: Iterable[Path], secrets: Sequence[str] = (), declared: Optional[DeclaredSecrets] = None
 ) -> List[Finding]:
-    """Findings in every ``*.yaml``/``*.yml`` cassette under ``paths`` (files or directories).
+    """Findings in every ``*.yaml``/``*.yml`` cassette (WebSocket frames files included) under
+    ``paths`` (files or directories).
     ``declared`` as in :func:`check_cassette` (read once for all files)."""
     if declared is None:
         declared = DeclaredSecrets.from_host()

@@ -19,6 +19,15 @@ from ..runtime import ManualClock, SequentialIds
 from .harness import CassetteFormat, make_vcr, read_recorded_at, use_cassette
 from .modes import MODES, TARGETS
 from .redact import PLACEHOLDER_PREFIX, RedactingLogFilter, Redactor
+from .ws import (
+    ReplayClock,
+    WsRecorder,
+    WsReplayer,
+    frames_path,
+    id_fields_for,
+    recording_websockets,
+    replaying_websockets,
+)
 
 __all__ = ["MODES", "NetworkBlocked", "RecordedSession", "TARGETS", "network_blocked", "recorded_session"]
 
@@ -113,6 +122,10 @@ def recorded_session(
 
     ``recorded_at`` sets the recording instant instead of the current second: re-recording a
     cassette at its own instant against a deterministic sandbox reproduces it (``cassettes verify``).
+
+    WebSocket sessions opened through :func:`integrations.websocket.open_websocket` are recorded too,
+    into ``<cassette stem>.ws.yaml`` next to the cassette (redacted with the same placeholders), and
+    replayed from it with the network blocked (:mod:`integrations.recording.ws`).
     """
     if mode not in MODES:
         raise ValueError(f"record mode must be one of {', '.join(MODES)}, not {mode!r}")
@@ -126,8 +139,11 @@ def recorded_session(
     recording = mode == "rewrite" or (mode == "once" and not cassette.exists())
     # Rewriting replaces the cassette only when the new recording is complete: a failed one loses nothing.
     previous = cassette.read_bytes() if recording and cassette.exists() else None
+    frames = frames_path(cassette)
+    previous_frames = frames.read_bytes() if recording and frames.exists() else None
+    rules = [spec.recording or RecordingRules()]
     ids = SequentialIds()
-    redactor = Redactor([spec.recording or RecordingRules()])
+    redactor = Redactor(rules)
     sandbox: Any = None
     client: Any = None
     try:
@@ -159,6 +175,12 @@ def recorded_session(
                 host=h,
             )
             blocker: Any = contextlib.nullcontext()
+            recorder = WsRecorder(
+                redactor=redactor, canonical_urls=canonical, clock=clock, id_fields=id_fields_for(rules)
+            )
+            websockets: Any = recording_websockets(recorder)
+            ws_recorder: Optional[WsRecorder] = recorder
+            ws_replayer: Optional[WsReplayer] = None
         else:
             stored = read_recorded_at(cassette)
             if stored is None:
@@ -166,18 +188,27 @@ def recorded_session(
                     f"no cassette at {cassette}; record it with --integrations-record-mode=once "
                     "(or INTEGRATIONS_RECORD_MODE=once)"
                 )
-            clock = ManualClock(stored)
+            clock = ReplayClock(stored)  # a ManualClock that wakes replayed WebSockets when it moves
             v = make_vcr(provider, record_mode="none", cassette_format=CassetteFormat(stored), host=h)
             credentials = placeholder_credentials(spec.credentials)
             extra.pop("base_urls", None)  # replay talks to the canonical hosts the cassette holds
             blocker = network_blocked()
+            ws_recorder = None
+            ws_replayer = WsReplayer.load(frames, rules=rules, clock=clock)
+            websockets = replaying_websockets(ws_replayer)
         args: Dict[str, Any] = {**extra, "credentials": credentials, "clock": clock, "ids": ids, "host": h}
         client = connect(provider, **args)
         cassette.parent.mkdir(parents=True, exist_ok=True)
         if previous is not None:
             cassette.unlink()
-        with blocker, redacted_logs(redactor), use_cassette(v, cassette):
+        with blocker, redacted_logs(redactor), use_cassette(v, cassette), websockets:
             yield RecordedSession(provider, client, clock, cassette, recording, sandbox, args)
+            # Streams still open send their last frames (unsubscribes) into the recording.
+            client.close()
+        if ws_recorder is not None:
+            ws_recorder.save(frames, recorded_at)
+        if ws_replayer is not None:
+            ws_replayer.check()
         if recording and not cassette.exists():
             # Nothing was sent (vcrpy writes no file then): an empty cassette still holds the
             # recording instant, so the replay of a test that sends nothing finds its cassette.
@@ -185,6 +216,8 @@ def recorded_session(
     except BaseException:
         if previous is not None and not cassette.exists():
             cassette.write_bytes(previous)
+        if previous_frames is not None:
+            frames.write_bytes(previous_frames)
         raise
     finally:
         if client is not None:

@@ -9,6 +9,12 @@ same requests and responses after redaction. JSON bodies are compared as data, q
 parameters, and headers by name whatever their case. Headers that depend on the installed HTTP stack
 rather than on the API (``Accept-Encoding``, ``Connection``, ``Content-Length``…) are left out.
 Each difference names the file, the interaction and the field.
+
+WebSocket frames files (``*.ws.yaml``) are compared per connection: the URL, whether it opened, the
+frames sent in order and the frames received in order (JSON as data, with each frame's ``at``); how
+sends and receptions interleave is left out, as it depends on thread scheduling, not on the API, and
+so is how many frames arrived after the client's last send on a connection it then closed (those
+that both recordings hold are compared).
 """
 
 from __future__ import annotations
@@ -25,7 +31,7 @@ from urllib.parse import parse_qs, urlsplit
 
 import attrs
 
-__all__ = ["Difference", "compare_cassette", "compare_dirs", "rerecord", "verify"]
+__all__ = ["Difference", "compare_cassette", "compare_dirs", "compare_frames", "rerecord", "verify"]
 
 # Headers that describe the HTTP stack (or are derived from the body), not the API.
 _TRANSPORT_HEADERS = frozenset(
@@ -146,11 +152,74 @@ def _diff(a: Any, b: Any, path: str) -> Iterator[Tuple[str, Any, Any]]:
         yield path, a, b
 
 
+def _frame_data(frame: Any) -> Dict[str, Any]:
+    if not isinstance(frame, dict):
+        return {"frame": frame}
+    out: Dict[str, Any] = {"at": frame.get("at"), "text": _body(frame.get("text"), "")}
+    if frame.get("error") is not None:
+        out["error"] = frame["error"]
+    return out
+
+
+def _connection(raw: Any) -> Tuple[Dict[str, Any], List[Dict[str, Any]]]:
+    """A connection as data, and apart from it the frames received after the client's last send on a
+    connection the client closed: those race the close (the answer to a closing ``unsubscribe`` is
+    read or not), so only as many as both recordings hold are compared."""
+    raw = raw if isinstance(raw, dict) else {}
+    frames = [f for f in raw.get("frames") or [] if isinstance(f, dict)]
+    url = urlsplit(str(raw.get("url", "")))
+    sends = [i for i, f in enumerate(frames) if f.get("dir") == "send"]
+    # Closed by the client of its own accord: after a loss ("closed") the close is only the reaction.
+    closing = (
+        bool(frames) and frames[-1].get("dir") == "close" and all(f.get("dir") != "closed" for f in frames)
+    )
+    cut = sends[-1] if closing and sends else len(frames)
+    received = [(i, _frame_data(f)) for i, f in enumerate(frames) if f.get("dir") == "recv"]
+    data = {
+        "url": f"{url.scheme}://{url.netloc.lower()}{url.path}",
+        "query": parse_qs(url.query, keep_blank_values=True),
+        "error": raw.get("error"),
+        "sent": [_frame_data(frames[i]) for i in sends],
+        "received": [f for i, f in received if i < cut],
+        # A lost connection: when it was lost counts, the library's wording of why does not.
+        "lost": [f.get("at") for f in frames if f.get("dir") == "closed"],
+        "closed by the client": closing,
+    }
+    return data, [f for i, f in received if i > cut]
+
+
+def compare_frames(committed: Path, rerecorded: Path, name: Optional[str] = None) -> List[Difference]:
+    """Every structural difference between two WebSocket frames files (empty: they match)."""
+    from .harness import load_cassette_file
+
+    name = name or committed.name
+    a, b = load_cassette_file(committed), load_cassette_file(rerecorded)
+    found: List[Difference] = []
+    for key in ("recorded_at", "version"):
+        if not _same(a.get(key), b.get(key)):
+            found.append(Difference(name, None, key, _show(a.get(key, _ABSENT)), _show(b.get(key, _ABSENT))))
+    ca, cb = a.get("connections") or [], b.get("connections") or []
+    if len(ca) != len(cb):
+        found.append(
+            Difference(name, None, "connections", f"{len(ca)} connections", f"{len(cb)} connections")
+        )
+    for index, (x, y) in enumerate(zip(ca, cb)):
+        (data_x, tail_x), (data_y, tail_y) = _connection(x), _connection(y)
+        common = min(len(tail_x), len(tail_y))
+        data_x["received while closing"], data_y["received while closing"] = tail_x[:common], tail_y[:common]
+        for field, old, new in _diff(data_x, data_y, f"connections[{index}]"):
+            found.append(Difference(name, None, field, _show(old), _show(new)))
+    return found
+
+
 def compare_cassette(committed: Path, rerecorded: Path, name: Optional[str] = None) -> List[Difference]:
-    """Every structural difference between two cassette files (empty: they match)."""
+    """Every structural difference between two cassette files (empty: they match); WebSocket frames
+    files (``*.ws.yaml``) are compared with :func:`compare_frames`."""
     from .harness import load_cassette_file  # imports vcrpy and PyYAML: only when comparing
 
     name = name or committed.name
+    if committed.name.endswith(".ws.yaml"):
+        return compare_frames(committed, rerecorded, name)
     a, b = load_cassette_file(committed), load_cassette_file(rerecorded)
     found: List[Difference] = []
     for key in ("recorded_at", "version"):

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import contextlib
 import importlib
-from typing import Any, Iterator, List, Optional
+from typing import Any, Iterator, List, Optional, Tuple
 
 import attrs
 
@@ -18,6 +18,7 @@ from .emulator import Counts, Emulator, EmulatorControls, EmulatorFactory, WSGIA
 from .faults import FAULT_SYNTAX, Fault, FaultHandle, FaultPlan, Headers, RequestRecord
 from .jsonapp import JsonApp, JsonError, JsonRequest, Reply, route
 from .server import SandboxServer
+from .ws import WebSocketServer
 
 __all__ = [
     "Counts",
@@ -26,6 +27,7 @@ __all__ = [
     "EmulatorFactory",
     "RunningSandbox",
     "SandboxServer",
+    "WebSocketServer",
     "WSGIApp",
     "controls",
     "running",
@@ -58,6 +60,8 @@ class RunningSandbox:
     credentials: dict[str, str] = attrs.field(repr=False)
     emulator: Any = attrs.field(repr=False)
     server: SandboxServer = attrs.field(repr=False)
+    #: The WebSocket servers of the emulator's ``websocket_apps()`` (see :mod:`.ws`), if any.
+    ws_servers: Tuple[WebSocketServer, ...] = attrs.field(default=(), repr=False)
 
     @property
     def faults(self) -> FaultPlan:
@@ -72,6 +76,8 @@ class RunningSandbox:
         self.server.clear_requests()
 
     def stop(self) -> None:
+        for ws_server in self.ws_servers:
+            ws_server.stop()
         self.server.stop()
 
 
@@ -88,13 +94,37 @@ def start(provider: str, *, port: int = 0, host: Optional[Host] = None, **option
         factory = _import_factory(provider, factory)
     emulator = factory(**options)
     server = SandboxServer(emulator.wsgi_apps(), port=port).start()
+    base_urls = server.base_urls
+    ws_servers = []
+    websocket_apps = getattr(emulator, "websocket_apps", None)
+    if callable(websocket_apps) and not _has_websockets():
+        websocket_apps = None  # no `streaming` extra: the HTTP services only, no ws URL
+    try:
+        # Each WebSocket service on a server of its own: ws://127.0.0.1:PORT/<service>.
+        for service, handler in (websocket_apps() if callable(websocket_apps) else {}).items():
+            ws_servers.append(WebSocketServer(handler, path=service).start())
+            base_urls[service] = ws_servers[-1].url
+    except BaseException:
+        for ws_server in ws_servers:
+            ws_server.stop()
+        server.stop()
+        raise
     return RunningSandbox(
         provider=provider,
-        base_urls=server.base_urls,
+        base_urls=base_urls,
         credentials=emulator.credentials(),
         emulator=emulator,
         server=server,
+        ws_servers=tuple(ws_servers),
     )
+
+
+def _has_websockets() -> bool:
+    try:
+        import websockets  # noqa: F401 - the `streaming` extra
+    except ImportError:
+        return False
+    return True
 
 
 def _import_factory(provider: str, reference: str) -> EmulatorFactory:

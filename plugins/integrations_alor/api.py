@@ -13,6 +13,7 @@ from integrations.validation import timeouts as _timeouts
 from .api_account import AccountMethods
 from .api_commands import CommandMethods
 from .api_market import MarketDataMethods
+from .api_stream import StreamMethods
 from .auth import decode_jwt_claims
 from .base import AlorBase
 from .checks import (
@@ -38,7 +39,7 @@ from .provider import NAME
 __all__ = ["AlorClient"]
 
 
-class AlorClient(AccountMethods, MarketDataMethods, CommandMethods, AlorBase):
+class AlorClient(StreamMethods, AccountMethods, MarketDataMethods, CommandMethods, AlorBase):
     """ALOR through the plugin host. Thread-safe; authenticates lazily on the first call.
 
     Obtain one with ``integrations.connect(AlorClient, credentials={"refresh_token": ...})``.

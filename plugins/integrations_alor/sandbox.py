@@ -208,6 +208,10 @@ class AlorEmulator:
         sandbox_market.install(api, self)
         sandbox_account.install(api, self)
         sandbox_commands.install(api, self)
+        # Issue 14: the /ws data subscriptions (integrations_alor.sandbox_ws).
+        from .sandbox_ws import WsService
+
+        self.ws = WsService(self)
 
     def settle(self) -> None:
         """Bring orders up to the clock's now (stop orders, fills); the caller holds the lock."""
@@ -217,6 +221,18 @@ class AlorEmulator:
 
     def wsgi_apps(self) -> Mapping[str, WSGIApp]:
         return {"oauth": self._oauth, "api": self._api}
+
+    def websocket_apps(self) -> Mapping[str, Callable[[Any], None]]:
+        """The WebSocket services (issue 14): ``ws`` (data subscriptions, :mod:`.sandbox_ws`)."""
+        return {"ws": self.ws.handler}
+
+    def drop_ws_connections(self) -> int:
+        """Drop every open ``/ws`` connection, as a network failure does; returns how many."""
+        return self.ws.drop_connections()
+
+    def refuse_next_subscription(self, status: int = 400, message: str = "Subscription refused") -> None:
+        """Answer the next ``/ws`` subscribe request with the status frame ``status``/``message``."""
+        self.ws.refuse_next_subscription(status, message)
 
     def credentials(self) -> dict[str, str]:
         with self._lock:

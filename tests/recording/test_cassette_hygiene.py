@@ -33,10 +33,14 @@ def test_cassettes_name_only_canonical_hosts(provider):
         assert "127.0.0.1" not in text and "localhost" not in text, path
         data = yaml.safe_load(text)
         assert isinstance(data["recorded_at"], float), path
-        for interaction in data["interactions"]:
+        for interaction in data.get("interactions", []):
             uri = interaction["request"]["uri"]
             assert uri.startswith("https://"), (path, uri)
             assert uri.split("/")[2] in CANONICAL[provider], (path, uri)
+        for connection in data.get("connections", []):  # a WebSocket frames file (*.ws.yaml)
+            url = connection["url"]
+            assert url.startswith("wss://"), (path, url)
+            assert url.split("/")[2] in CANONICAL[provider], (path, url)
 
 
 def test_alor_cassettes_hold_no_secret():
@@ -49,9 +53,15 @@ def test_alor_cassettes_hold_no_secret():
         assert "P039004" not in text, path  # the login (sub) is replaced in every JWT
         for match in JWT.finditer(text):
             assert match.group(1) == FAKE_SIGNATURE, (path, "a JWT with a real signature")
-        for interaction in yaml.safe_load(text)["interactions"]:
+        data = yaml.safe_load(text)
+        for interaction in data.get("interactions", []):
             for value in interaction["request"]["headers"].get("Authorization", []):
                 assert JWT.fullmatch(value.split(" ", 1)[1]), (path, "Authorization is not a fake JWT")
+        for connection in data.get("connections", []):  # the token in every sent frame: a fake JWT
+            for frame in connection["frames"]:
+                if frame["dir"] == "send":
+                    token = json.loads(frame["text"]).get("token")
+                    assert token is None or JWT.fullmatch(token), (path, "a frame's token is not a fake JWT")
 
 
 def test_redacted_jwts_keep_what_replay_needs():

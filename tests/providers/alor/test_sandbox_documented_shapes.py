@@ -25,8 +25,8 @@ from integrations_alor.sandbox import ERRORS, error_table_markdown
 from integrations_alor.sandbox_account import ACCOUNT_ERRORS
 from integrations_alor.sandbox_commands import COMMANDS_ERRORS
 from integrations_alor.sandbox_common import CORE_ERRORS
-from integrations_alor.sandbox_market import MARKET_ERRORS
 from integrations_alor.sandbox_data import INSTRUMENTS
+from integrations_alor.sandbox_market import MARKET_ERRORS
 
 T0 = 1_701_105_939.395
 ORDERS = "/commandapi/warptrans/TRADE/v2/client/orders"
