@@ -104,6 +104,9 @@ def test_a_missing_or_extra_cassette_is_reported_unless_the_run_was_partial(copy
     assert [d.path for d in compare_dirs(CASSETTES, copy, partial=True)] == ["tradingdesk/extra.yaml"]
 
 
+# Re-records against live sandboxes (WebSocket sessions included): real sockets and real waits,
+# which libfaketime stalls; it replays nothing.
+@pytest.mark.realtime
 def test_verify_fails_on_a_hand_edited_cassette_and_names_the_edit(copy, monkeypatch, capsys):
     """End to end: re-record every cassette against the sandbox (each at its own recording instant)
     and compare with a copy of the committed cassettes in which one price was edited by hand."""
@@ -121,6 +124,9 @@ def test_verify_fails_on_a_hand_edited_cassette_and_names_the_edit(copy, monkeyp
     ]
 
 
+# Re-records against live sandboxes (WebSocket sessions included): real sockets and real waits,
+# which libfaketime stalls; it replays nothing.
+@pytest.mark.realtime
 def test_verify_reports_a_test_that_no_longer_passes_against_the_sandbox(tmp_path, monkeypatch, capsys):
     tests = tmp_path / "test_broken.py"
     tests.write_text(

@@ -18,6 +18,10 @@ from integrations_alor.models_market import AllTrade, Candle, Quote
 from integrations_alor.sandbox_data import INSTRUMENTS
 from integrations_alor.stream import Gap, StreamClosed, StreamGap
 
+# Real-time waits on a live socket (timeouts, reconnect back-off): under libfaketime timed waits do
+# not return, and these tests replay no cassette (test_stream_replay.py replays under faketime).
+pytestmark = pytest.mark.realtime
+
 SBER = next(i for i in INSTRUMENTS if i.symbol == "SBER")
 WAIT = 10.0  # real seconds: the most any step may take on a slow CI machine
 
