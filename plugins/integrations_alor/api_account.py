@@ -9,8 +9,9 @@ the same model whatever the wire format) and ``timeout=``, and uses the operatio
 from __future__ import annotations
 
 import datetime as dt
-from typing import Any, Dict, Iterator, Optional, Tuple, Type, TypeVar, Union
+from typing import TYPE_CHECKING, Any, Dict, Iterator, Optional, Tuple, Type, TypeVar, Union
 
+from integrations._lazy import lazy_module
 from integrations.errors import ValidationError
 from integrations.transport import TimeoutLike
 from integrations.validation import show as _show
@@ -19,17 +20,15 @@ from integrations.validation import timeouts as _timeouts
 from .auth import decode_jwt_claims
 from .base import AlorBase
 from .checks import _PORTFOLIO, _TICKER, FORMATS, _bool, _exchange, _int_in, _order_number, _side, _token
-from .models_account import (
-    FortsRisk,
-    Order,
-    Position,
-    Risk,
-    StopOrder,
-    Summary,
-    Trade,
-    structure_account,
-    structure_account_list,
-)
+
+if TYPE_CHECKING:
+    from . import models_account as _account_models
+    from .models_account import FortsRisk, Order, Position, Risk, StopOrder, Summary, Trade
+else:
+    # Imported on first use: building the models' attrs classes costs milliseconds that a
+    # process which never calls these methods should not pay.
+    _account_models = lazy_module(__package__ + ".models_account")
+
 
 __all__ = ["DEFAULT_PAGE_SIZE", "MAX_PAGE_SIZE", "AccountMethods"]
 
@@ -86,7 +85,9 @@ class AccountMethods(AlorBase):
         fmt: str,
         timeout: Optional[TimeoutLike],
     ) -> T:
-        return structure_account(self._get(path, {**params, "format": fmt}, operation, timeout), cls, fmt)
+        return _account_models.structure_account(
+            self._get(path, {**params, "format": fmt}, operation, timeout), cls, fmt
+        )
 
     def _read_list(
         self,
@@ -98,7 +99,7 @@ class AccountMethods(AlorBase):
         timeout: Optional[TimeoutLike],
     ) -> Tuple[T, ...]:
         data = self._get(path, {**params, "format": fmt}, operation, timeout)
-        return structure_account_list(data, cls, fmt)
+        return _account_models.structure_account_list(data, cls, fmt)
 
     @staticmethod
     def _clients(exchange: Any, portfolio: Any) -> str:
@@ -123,7 +124,7 @@ class AccountMethods(AlorBase):
         flag = _flag(without_currency, "without_currency")
         if flag is not None:
             params["withoutCurrency"] = flag
-        return self._read_list(path, params, "positions", Position, _format(format), timeout)
+        return self._read_list(path, params, "positions", _account_models.Position, _format(format), timeout)
 
     def position(
         self,
@@ -138,7 +139,7 @@ class AccountMethods(AlorBase):
         holds none. ``GET /md/v2/Clients/{exchange}/{portfolio}/positions/{symbol}``."""
         _timeouts(timeout)
         path = self._clients(exchange, portfolio) + f"/positions/{_token(symbol, 'symbol', _TICKER)}"
-        return self._read(path, {}, "position", Position, _format(format), timeout)
+        return self._read(path, {}, "position", _account_models.Position, _format(format), timeout)
 
     def all_positions(
         self,
@@ -162,7 +163,12 @@ class AccountMethods(AlorBase):
             token = self._client.token()  # authenticates first if no token is held yet
             login = _login(str((token.claims or decode_jwt_claims(token.access)).get("sub", "")))
         return self._read_list(
-            f"/md/v2/Clients/{login}/positions", params, "all_positions", Position, fmt, timeout
+            f"/md/v2/Clients/{login}/positions",
+            params,
+            "all_positions",
+            _account_models.Position,
+            fmt,
+            timeout,
         )
 
     # -- money and risk ------------------------------------------------------------------------
@@ -179,7 +185,7 @@ class AccountMethods(AlorBase):
         ``GET /md/v2/Clients/{exchange}/{portfolio}/summary``."""
         _timeouts(timeout)
         path = self._clients(exchange, portfolio) + "/summary"
-        return self._read(path, {}, "summary", Summary, _format(format), timeout)
+        return self._read(path, {}, "summary", _account_models.Summary, _format(format), timeout)
 
     def risk(
         self,
@@ -193,7 +199,7 @@ class AccountMethods(AlorBase):
         ``GET /md/v2/Clients/{exchange}/{portfolio}/risk``."""
         _timeouts(timeout)
         path = self._clients(exchange, portfolio) + "/risk"
-        return self._read(path, {}, "risk", Risk, _format(format), timeout)
+        return self._read(path, {}, "risk", _account_models.Risk, _format(format), timeout)
 
     def forts_risk(
         self,
@@ -206,7 +212,7 @@ class AccountMethods(AlorBase):
         ``GET /md/v2/Clients/MOEX/{portfolio}/fortsrisk``."""
         _timeouts(timeout)
         path = self._clients("MOEX", portfolio) + "/fortsrisk"
-        return self._read(path, {}, "forts_risk", FortsRisk, _format(format), timeout)
+        return self._read(path, {}, "forts_risk", _account_models.FortsRisk, _format(format), timeout)
 
     # -- trades --------------------------------------------------------------------------------
 
@@ -227,7 +233,7 @@ class AccountMethods(AlorBase):
         flag = _flag(with_repo, "with_repo")
         if flag is not None:
             params["withRepo"] = flag
-        return self._read_list(path, params, "trades", Trade, _format(format), timeout)
+        return self._read_list(path, params, "trades", _account_models.Trade, _format(format), timeout)
 
     def symbol_trades(
         self,
@@ -246,7 +252,7 @@ class AccountMethods(AlorBase):
         params: Dict[str, Any] = {}
         if instrument_group is not None:
             params["instrumentGroup"] = _token(instrument_group, "instrument_group", _TICKER)
-        return self._read_list(path, params, "symbol_trades", Trade, _format(format), timeout)
+        return self._read_list(path, params, "symbol_trades", _account_models.Trade, _format(format), timeout)
 
     def history_trades(
         self,
@@ -314,7 +320,9 @@ class AccountMethods(AlorBase):
             query = {**params, "limit": want}
             if last is not None:
                 query["from"] = int(last) if last.isdigit() else last
-            page = structure_account_list(self._get(path, query, "history_trades", timeout), Trade, fmt)
+            page = _account_models.structure_account_list(
+                self._get(path, query, "history_trades", timeout), _account_models.Trade, fmt
+            )
             fresh = [trade for trade in page if trade.id != last]
             for trade in fresh:
                 yield trade
@@ -340,7 +348,7 @@ class AccountMethods(AlorBase):
         ``GET /md/v2/Clients/{exchange}/{portfolio}/orders``."""
         _timeouts(timeout)
         path = self._clients(exchange, portfolio) + "/orders"
-        return self._read_list(path, {}, "orders", Order, _format(format), timeout)
+        return self._read_list(path, {}, "orders", _account_models.Order, _format(format), timeout)
 
     def order(
         self,
@@ -355,7 +363,7 @@ class AccountMethods(AlorBase):
         ``GET /md/v2/Clients/{exchange}/{portfolio}/orders/{orderId}``."""
         _timeouts(timeout)
         path = self._clients(exchange, portfolio) + f"/orders/{_order_number(order_id)}"
-        return self._read(path, {}, "order", Order, _format(format), timeout)
+        return self._read(path, {}, "order", _account_models.Order, _format(format), timeout)
 
     def stop_orders(
         self,
@@ -369,7 +377,7 @@ class AccountMethods(AlorBase):
         ``GET /md/v2/Clients/{exchange}/{portfolio}/stoporders``."""
         _timeouts(timeout)
         path = self._clients(exchange, portfolio) + "/stoporders"
-        return self._read_list(path, {}, "stop_orders", StopOrder, _format(format), timeout)
+        return self._read_list(path, {}, "stop_orders", _account_models.StopOrder, _format(format), timeout)
 
     def get_stop_order(
         self,
@@ -385,4 +393,4 @@ class AccountMethods(AlorBase):
         ``GET /md/v2/Clients/{exchange}/{portfolio}/stoporders/{orderId}``."""
         _timeouts(timeout)
         path = self._clients(exchange, portfolio) + f"/stoporders/{_order_number(order_id)}"
-        return self._read(path, {}, "get_stop_order", StopOrder, _format(format), timeout)
+        return self._read(path, {}, "get_stop_order", _account_models.StopOrder, _format(format), timeout)

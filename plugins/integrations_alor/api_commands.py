@@ -11,8 +11,9 @@ from __future__ import annotations
 
 import datetime as dt
 from decimal import Decimal
-from typing import Any, Mapping, Optional, Sequence, Union
+from typing import TYPE_CHECKING, Any, Mapping, Optional, Sequence, Union
 
+from integrations._lazy import lazy_module
 from integrations.errors import ProtocolError, Rejected, ValidationError
 from integrations.transport import Request, TimeoutLike, Timeouts
 from integrations.validation import show as _show
@@ -34,7 +35,6 @@ from .checks import (
     _token,
 )
 from .models import OrderAck
-from .models_commands import CancelAllAck, OrderEstimate, structure_estimate
 from .provider import NAME
 
 __all__ = ["CONDITIONS", "TIMES_IN_FORCE", "CommandMethods"]
@@ -55,6 +55,15 @@ _MAX_UNIX = 253402300799
 _ESTIMATE_ARGS = frozenset(
     {"portfolio", "exchange", "symbol", "price", "lot_quantity", "budget", "board", "include_limit_orders"}
 )
+
+if TYPE_CHECKING:
+    from . import models_commands as _command_models
+    from .models_commands import CancelAllAck, OrderEstimate
+else:
+    # Imported on first use: building the models' attrs classes costs milliseconds that a
+    # process which never calls these methods should not pay.
+    _command_models = lazy_module(__package__ + ".models_commands")
+
 
 StopEnd = Union[dt.datetime, int]
 
@@ -454,13 +463,13 @@ class CommandMethods(AlorBase):
             operation=f"{NAME}.cancel_all_orders",
             retry=True,  # a repeat never cancels anything twice
         )
-        ack = CancelAllAck(params["portfolio"], params["exchange"], flag, False, "success")
+        ack = _command_models.CancelAllAck(params["portfolio"], params["exchange"], flag, False, "success")
         try:
             response = self._send(request, timeouts)
         except Rejected as exc:
             if exc.status != 400 or not (exc.code or "").startswith("OrderToCancelNotFound"):
                 raise
-            return CancelAllAck(
+            return _command_models.CancelAllAck(
                 params["portfolio"], params["exchange"], flag, True, exc.message or str(exc.code)
             )
         # The spec types the 200 body as a JSON string "success"; the contour sends it as text.
@@ -508,7 +517,7 @@ class CommandMethods(AlorBase):
         request = Request(
             "POST", f"{ORDERS}/estimate", json=body, operation=f"{NAME}.estimate_order", retry=True
         )
-        return structure_estimate(self._send(request, timeouts).json(decimals=True))
+        return _command_models.structure_estimate(self._send(request, timeouts).json(decimals=True))
 
     def estimate_orders(
         self, orders: Sequence[Mapping[str, Any]], *, timeout: Optional[TimeoutLike] = None
@@ -544,7 +553,7 @@ class CommandMethods(AlorBase):
                 f"{len(answer) if isinstance(answer, list) else 'no list of'} estimates",
                 provider=NAME,
             )
-        return tuple(structure_estimate(item) for item in answer)
+        return tuple(_command_models.structure_estimate(item) for item in answer)
 
     @staticmethod
     def _estimate_body(

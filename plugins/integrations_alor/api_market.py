@@ -11,8 +11,9 @@ from __future__ import annotations
 
 import datetime as dt
 from decimal import Decimal
-from typing import Any, Iterable, Iterator, Optional, Union
+from typing import TYPE_CHECKING, Any, Iterable, Iterator, Optional, Union
 
+from integrations._lazy import lazy_module
 from integrations.errors import ProtocolError, ValidationError
 from integrations.transport import TimeoutLike
 from integrations.validation import show as _show
@@ -20,19 +21,15 @@ from integrations.validation import timeouts as _timeouts
 
 from .base import AlorBase
 from .checks import _TICKER, FORMATS, _bool, _exchange, _int_in, _price, _side, _token
-from .models_market import (
-    AllTrade,
-    Candle,
-    Candles,
-    Quote,
-    RiskRate,
-    Security,
-    structure_all_trade,
-    structure_candles,
-    structure_quote,
-    structure_risk_rate,
-    structure_security,
-)
+
+if TYPE_CHECKING:
+    from . import models_market as _market_models
+    from .models_market import AllTrade, Candle, Candles, Quote, RiskRate, Security
+else:
+    # Imported on first use: building the models' attrs classes costs milliseconds that a
+    # process which never calls these methods should not pay.
+    _market_models = lazy_module(__package__ + ".models_market")
+
 
 __all__ = ["MarketDataMethods"]
 
@@ -241,7 +238,7 @@ class MarketDataMethods(AlorBase):
         symbol = _token(symbol, "symbol", _TICKER)
         params = _params(instrumentGroup=_text(instrument_group, "instrument_group"), format=_format(format))
         data = self._get(f"/md/v2/Securities/{exchange}/{symbol}", params, "security", timeout)
-        return structure_security(data)
+        return _market_models.structure_security(data)
 
     def _offset_pages(
         self,
@@ -261,7 +258,7 @@ class MarketDataMethods(AlorBase):
                     operation,
                 )[:size]  # never more than asked, whatever the server sends
                 for item in page:
-                    yield structure_security(item)
+                    yield _market_models.structure_security(item)
                 offset += len(page)
                 if left is not None:
                     left -= len(page)
@@ -293,7 +290,7 @@ class MarketDataMethods(AlorBase):
         data = self._get(
             f"/md/v2/Securities/{','.join(pairs)}/quotes", {"format": _format(format)}, "quotes", timeout
         )
-        return tuple(structure_quote(item) for item in _list(data, "quotes"))
+        return tuple(_market_models.structure_quote(item) for item in _list(data, "quotes"))
 
     # -- all trades ----------------------------------------------------------------------------
 
@@ -362,7 +359,7 @@ class MarketDataMethods(AlorBase):
                 query = {**params, "offset": offset, "take": take}
                 page = _list(self._get(path, query, "all_trades", timeout), "all_trades")[:take]
                 for item in page:
-                    yield structure_all_trade(item)
+                    yield _market_models.structure_all_trade(item)
                 offset += len(page)
                 if left is not None:
                     left -= len(page)
@@ -413,7 +410,7 @@ class MarketDataMethods(AlorBase):
                     )
                 page = _list(data.get("list") or [], "all_trades_history")[:take]
                 for item in page:
-                    yield structure_all_trade(item)
+                    yield _market_models.structure_all_trade(item)
                 offset += len(page)
                 if left is not None:
                     left -= len(page)
@@ -449,7 +446,7 @@ class MarketDataMethods(AlorBase):
         params = self._history_params(
             exchange, symbol, tf, from_, to, count_back, instrument_group, untraded, split_adjust, format
         )
-        return structure_candles(self._get("/md/v2/history", params, "candles", timeout))
+        return _market_models.structure_candles(self._get("/md/v2/history", params, "candles", timeout))
 
     def iter_candles(
         self,
@@ -479,7 +476,9 @@ class MarketDataMethods(AlorBase):
         def pages() -> Iterator[Candle]:
             query, count, last = dict(params), 0, None
             while True:
-                page = structure_candles(self._get("/md/v2/history", query, "iter_candles", timeout))
+                page = _market_models.structure_candles(
+                    self._get("/md/v2/history", query, "iter_candles", timeout)
+                )
                 for candle in page.candles:
                     if last is not None and candle.time <= last:
                         continue  # never twice, even if a server repeats its edge
@@ -568,7 +567,7 @@ class MarketDataMethods(AlorBase):
                     raise ProtocolError(f"risk_rates: expected a JSON object, got {type(data).__name__}")
                 page = _list(data.get("list") or [], "risk_rates")[:take]
                 for item in page:
-                    yield structure_risk_rate(item)
+                    yield _market_models.structure_risk_rate(item)
                 offset += len(page)
                 if left is not None:
                     left -= len(page)

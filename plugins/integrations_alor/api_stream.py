@@ -23,8 +23,9 @@ The threading model, reconnects and closing are described in :mod:`integrations_
 from __future__ import annotations
 
 import threading
-from typing import Any, Callable, Dict, List, Optional, Union
+from typing import TYPE_CHECKING, Any, Callable, Dict, List, Optional, Union
 
+from integrations._lazy import lazy_module
 from integrations.errors import ValidationError
 from integrations.validation import show as _show
 
@@ -32,9 +33,19 @@ from .api_market import _timeframe, _unix
 from .base import AlorBase
 from .checks import _PORTFOLIO, _TICKER, FORMATS, _bool, _exchange, _int_in, _token
 from .models import structure_orderbook
-from .models_account import Order, Position, StopOrder, Summary, Trade, structure_account
-from .models_market import structure_all_trade, structure_candles, structure_quote
-from .stream import MAX_PENDING, Streams, Subscription
+from .provider import STREAM_MAX_PENDING as MAX_PENDING
+
+if TYPE_CHECKING:
+    from . import models_account as _account_models
+    from . import models_market as _market_models
+    from . import stream as _stream_module
+    from .stream import Streams, Subscription
+else:
+    # Imported by the first subscription: a client that only calls REST never loads them.
+    _account_models = lazy_module(__package__ + ".models_account")
+    _market_models = lazy_module(__package__ + ".models_market")
+    _stream_module = lazy_module(__package__ + ".stream")
+
 
 __all__ = ["StreamMethods"]
 
@@ -51,7 +62,7 @@ def _format(value: Any) -> str:
 
 
 def _candle(data: Any) -> Any:
-    return structure_candles({"history": [data]}).candles[0]
+    return _market_models.structure_candles({"history": [data]}).candles[0]
 
 
 class StreamMethods(AlorBase):
@@ -65,7 +76,7 @@ class StreamMethods(AlorBase):
             with _STREAMS_LOCK:
                 streams = self.__dict__.get("_streams")
                 if streams is None:
-                    streams = self.__dict__["_streams"] = Streams(self._client)
+                    streams = self.__dict__["_streams"] = _stream_module.Streams(self._client)
         return streams
 
     def close(self) -> None:
@@ -181,7 +192,7 @@ class StreamMethods(AlorBase):
         if frequency is not None:
             fields["frequency"] = frequency
         return self._subscribe(
-            "QuotesSubscribe", fields, structure_quote, on_update, timeout, gaps, max_pending
+            "QuotesSubscribe", fields, _market_models.structure_quote, on_update, timeout, gaps, max_pending
         )
 
     def subscribe_bars(
@@ -236,7 +247,13 @@ class StreamMethods(AlorBase):
         fields["includeVirtualTrades"] = _bool(include_virtual_trades, "include_virtual_trades")
         fields["format"] = fmt
         return self._subscribe(
-            "AllTradesGetAndSubscribe", fields, structure_all_trade, on_update, timeout, gaps, max_pending
+            "AllTradesGetAndSubscribe",
+            fields,
+            _market_models.structure_all_trade,
+            on_update,
+            timeout,
+            gaps,
+            max_pending,
         )
 
     # -- account ---------------------------------------------------------------------------------
@@ -244,7 +261,7 @@ class StreamMethods(AlorBase):
     def _account(
         self,
         opcode: str,
-        cls: type,
+        model: str,
         portfolio: Any,
         exchange: Any,
         skip_history: Any,
@@ -266,7 +283,7 @@ class StreamMethods(AlorBase):
         return self._subscribe(
             opcode,
             fields,
-            lambda data: structure_account(data, cls, wire),
+            lambda data: _account_models.structure_account(data, getattr(_account_models, model), wire),
             on_update,
             timeout,
             gaps,
@@ -301,7 +318,7 @@ class StreamMethods(AlorBase):
         """Orders of ``portfolio`` on ``exchange`` (``OrdersGetAndSubscribeV2``): :class:`Order`
         models, the existing ones first (unless ``skip_history``), then each new or changed one."""
         return self._account(
-            "OrdersGetAndSubscribeV2", Order, portfolio, exchange, skip_history, format,
+            "OrdersGetAndSubscribeV2", "Order", portfolio, exchange, skip_history, format,
             on_update, timeout, gaps, max_pending, self._statuses(order_statuses),
         )  # fmt: skip
 
@@ -320,7 +337,7 @@ class StreamMethods(AlorBase):
     ) -> Subscription:
         """Stop orders (``StopOrdersGetAndSubscribeV2``): :class:`StopOrder` models."""
         return self._account(
-            "StopOrdersGetAndSubscribeV2", StopOrder, portfolio, exchange, skip_history, format,
+            "StopOrdersGetAndSubscribeV2", "StopOrder", portfolio, exchange, skip_history, format,
             on_update, timeout, gaps, max_pending, self._statuses(order_statuses),
         )  # fmt: skip
 
@@ -338,7 +355,7 @@ class StreamMethods(AlorBase):
     ) -> Subscription:
         """Positions (``PositionsGetAndSubscribeV2``): :class:`Position` models, each changed one."""
         return self._account(
-            "PositionsGetAndSubscribeV2", Position, portfolio, exchange, skip_history, format,
+            "PositionsGetAndSubscribeV2", "Position", portfolio, exchange, skip_history, format,
             on_update, timeout, gaps, max_pending,
         )  # fmt: skip
 
@@ -356,7 +373,7 @@ class StreamMethods(AlorBase):
     ) -> Subscription:
         """The portfolio summary (``SummariesGetAndSubscribeV2``): :class:`Summary` models."""
         return self._account(
-            "SummariesGetAndSubscribeV2", Summary, portfolio, exchange, skip_history, format,
+            "SummariesGetAndSubscribeV2", "Summary", portfolio, exchange, skip_history, format,
             on_update, timeout, gaps, max_pending,
         )  # fmt: skip
 
@@ -374,6 +391,6 @@ class StreamMethods(AlorBase):
     ) -> Subscription:
         """The portfolio's trades (``TradesGetAndSubscribeV2``): :class:`Trade` models."""
         return self._account(
-            "TradesGetAndSubscribeV2", Trade, portfolio, exchange, skip_history, format,
+            "TradesGetAndSubscribeV2", "Trade", portfolio, exchange, skip_history, format,
             on_update, timeout, gaps, max_pending,
         )  # fmt: skip

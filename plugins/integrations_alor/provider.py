@@ -27,3 +27,6 @@ DEFAULT_LIFETIME = 1800.0
 # ALOR's error bodies: {"code": "OrderToCancelNotFound", "message": "..."}
 # (docs/reference/alor-api.md §5 and §7).
 ERROR_FIELDS = ErrorFields(code="code", message="message")
+
+# A subscription queues at most this many unread items before it drops the oldest (stream.py).
+STREAM_MAX_PENDING = 10_000

@@ -54,7 +54,7 @@ import attrs
 from integrations import errors
 from integrations import websocket as _websocket
 
-from .provider import NAME
+from .provider import NAME, STREAM_MAX_PENDING
 
 __all__ = [
     "JOIN_TIMEOUT",
@@ -69,7 +69,7 @@ __all__ = [
 
 log = logging.getLogger(__name__)
 
-MAX_PENDING = 10_000
+MAX_PENDING = STREAM_MAX_PENDING
 MAX_RECONNECT_ATTEMPTS = 10
 BACKOFF_FIRST = 0.25
 BACKOFF_MAX = 30.0

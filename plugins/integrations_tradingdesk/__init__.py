@@ -7,8 +7,6 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any, Callable, List, Mapping, Optional
 
 from integrations import errors, hookimpl
-from integrations.protocols import jsonrpc
-from integrations.protocols.jsonrpc import RpcCall, RpcOutcome
 from integrations.provider import CallContext, ProviderSpec
 from integrations.tokens import Token
 from integrations.transport import Deadline, Request
@@ -17,6 +15,8 @@ from . import provider
 from .recording import RECORDING
 
 if TYPE_CHECKING:
+    from integrations.protocols.jsonrpc import RpcCall, RpcOutcome
+
     from .api import TradingDeskClient
 
 __all__ = ["RpcCall", "RpcOutcome", "TradingDeskClient"]
@@ -31,6 +31,10 @@ def __getattr__(name: str) -> Any:
         from .api import TradingDeskClient
 
         return TradingDeskClient
+    if name in ("RpcCall", "RpcOutcome"):  # the JSON-RPC codec loads with the first call
+        from integrations.protocols import jsonrpc
+
+        return getattr(jsonrpc, name)
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
@@ -76,6 +80,8 @@ def integrations_call(
 ) -> List[RpcOutcome]:
     if not isinstance(request.json, (dict, list)):
         raise errors.ValidationError("a Trading Desk request carries a JSON-RPC request object or batch")
+    from integrations.protocols import jsonrpc  # on the first call: the host imports every plugin
+
     try:
         # provider.AUTH_ERRORS is read on every call, so reassigning it takes effect at once.
         return jsonrpc.exchange(
