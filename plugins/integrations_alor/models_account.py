@@ -20,6 +20,8 @@ import attrs
 from integrations.converters import LazyConverter
 from integrations.errors import ProtocolError
 
+from . import wire
+
 if TYPE_CHECKING:
     import cattrs
 
@@ -459,50 +461,11 @@ def _optional_time(value: Any, _: Any) -> Optional[dt.datetime]:
     return None if value is None else parse_time(value)
 
 
-def _decimal(value: Any, _: Any) -> Decimal:
-    if type(value) is Decimal:
-        number = value
-    elif isinstance(value, (int, str)) and not isinstance(value, bool):
-        number = Decimal(value)
-    elif isinstance(value, float):
-        number = Decimal(repr(value))
-    else:
-        raise ValueError(f"expected a number, got {type(value).__name__}")
-    if not number.is_finite():
-        raise ValueError("expected a finite number")
-    return number
-
-
-def _text(value: Any, _: Any) -> str:
-    # Ids come as strings or numbers (the StopOrder example's numeric ids): both become strings.
-    if isinstance(value, str):
-        return value
-    if isinstance(value, int) and not isinstance(value, bool):
-        return str(value)
-    if isinstance(value, Decimal) and value == value.to_integral_value():
-        return str(int(value))
-    raise ValueError(f"expected a string, got {type(value).__name__}")
-
-
-def _whole(value: Any, _: Any) -> int:
-    if isinstance(value, int) and not isinstance(value, bool):
-        return value
-    if isinstance(value, Decimal) and value.is_finite() and value == value.to_integral_value():
-        return int(value)
-    raise ValueError(f"expected a whole number, got {type(value).__name__}")
-
-
-def _boolean(value: Any, _: Any) -> bool:
-    if isinstance(value, bool):
-        return value
-    raise ValueError(f"expected a boolean, got {type(value).__name__}")
-
-
 def _configure(conv: cattrs.Converter) -> None:
-    conv.register_structure_hook(Decimal, _decimal)
-    conv.register_structure_hook(str, _text)
-    conv.register_structure_hook(int, _whole)
-    conv.register_structure_hook(bool, _boolean)
+    conv.register_structure_hook(Decimal, wire.decimal)
+    conv.register_structure_hook(str, wire.text)
+    conv.register_structure_hook(int, wire.whole)
+    conv.register_structure_hook(bool, wire.boolean)
     conv.register_structure_hook(dt.datetime, _time)
     conv.register_structure_hook_func(lambda t: t == Optional[dt.datetime], _optional_time)
 

@@ -15,6 +15,8 @@ import attrs
 from integrations.converters import LazyConverter
 from integrations.errors import ProtocolError
 
+from . import wire
+
 if TYPE_CHECKING:
     import cattrs
 
@@ -78,42 +80,10 @@ _ESTIMATE_KEYS = {
 _OPTIONAL = frozenset({"board", "buy_price"})
 
 
-def _decimal(value: Any, _: Any) -> Decimal:
-    if type(value) is Decimal:
-        number = value
-    elif isinstance(value, (int, str)) and not isinstance(value, bool):
-        try:
-            number = Decimal(value)
-        except ArithmeticError:
-            raise ValueError(f"{value!r} is not a number") from None
-    elif isinstance(value, float):
-        number = Decimal(repr(value))
-    else:
-        raise ValueError(f"expected a number, got {type(value).__name__}")
-    if not number.is_finite():
-        raise ValueError(f"expected a finite number, got {value!r}")
-    return number
-
-
-def _text(value: Any, _: Any) -> str:
-    # Ids and codes may arrive as numbers; they are kept as strings.
-    if isinstance(value, str):
-        return value
-    if isinstance(value, int) and not isinstance(value, bool):
-        return str(value)
-    raise ValueError(f"expected a string, got {type(value).__name__}")
-
-
-def _flag(value: Any, _: Any) -> bool:
-    if isinstance(value, bool):
-        return value
-    raise ValueError(f"expected a boolean, got {type(value).__name__}")
-
-
 def _configure(converter: cattrs.Converter) -> None:
-    converter.register_structure_hook(Decimal, _decimal)
-    converter.register_structure_hook(str, _text)
-    converter.register_structure_hook(bool, _flag)
+    converter.register_structure_hook(Decimal, wire.decimal)
+    converter.register_structure_hook(str, wire.text)
+    converter.register_structure_hook(bool, wire.boolean)
 
 
 converter = LazyConverter(_configure)

@@ -12,13 +12,15 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from typing import TYPE_CHECKING, Any, Mapping, Optional, Tuple
 
 import attrs
 
 from integrations.converters import LazyConverter
 from integrations.errors import ProtocolError
+
+from . import wire
 
 if TYPE_CHECKING:
     import cattrs
@@ -171,25 +173,6 @@ class RiskRate:
 _ISO = re.compile(r"(\d{4})-(\d\d)-(\d\d)(?:[T ](\d\d):(\d\d)(?::(\d\d)(?:\.(\d+))?)?)?(Z|[+-]\d\d:?\d\d)?")
 
 
-def _decimal(value: Any, _: Any = None) -> Decimal:
-    if type(value) is Decimal:
-        if not value.is_finite():
-            raise ProtocolError("expected a finite number")
-        return value
-    if isinstance(value, bool):
-        raise ProtocolError("expected a number, got a boolean")
-    if isinstance(value, int):
-        return Decimal(value)
-    if isinstance(value, float):
-        return _decimal(Decimal(repr(value)))
-    if isinstance(value, str):
-        try:
-            return _decimal(Decimal(value))
-        except InvalidOperation:
-            raise ProtocolError(f"expected a number, got {value[:40]!r}") from None
-    raise ProtocolError(f"expected a number, got {type(value).__name__}")
-
-
 def _iso(text: str) -> Optional[dt.datetime]:
     """An ISO-8601 time with or without ``Z`` (no zone: UTC), any number of fractional digits
     (ALOR sends 7); the .NET MaxValue (year 9999) means "never": None."""
@@ -215,7 +198,7 @@ def _iso(text: str) -> Optional[dt.datetime]:
 
 
 def _unix(value: Any, scale: int) -> dt.datetime:
-    number = _decimal(value)
+    number = wire.decimal(value)
     if number < 0:
         raise ProtocolError("expected a non-negative Unix time")
     try:
@@ -232,36 +215,12 @@ def _structure_datetime(value: Any, _: Any) -> Optional[dt.datetime]:
     return _unix(value, 1)
 
 
-def _structure_str(value: Any, _: Any) -> str:
-    if isinstance(value, str):
-        return value
-    if isinstance(value, int) and not isinstance(value, bool):
-        return str(value)
-    if isinstance(value, Decimal) and value == value.to_integral_value():
-        return str(int(value))
-    raise ProtocolError(f"expected a string or an integer id, got {type(value).__name__}")
-
-
-def _structure_int(value: Any, _: Any) -> int:
-    if isinstance(value, int) and not isinstance(value, bool):
-        return value
-    if isinstance(value, Decimal) and value.is_finite() and value == value.to_integral_value():
-        return int(value)
-    raise ProtocolError(f"expected an integer, got {type(value).__name__}")
-
-
-def _structure_bool(value: Any, _: Any) -> bool:
-    if isinstance(value, bool):
-        return value
-    raise ProtocolError(f"expected a boolean, got {type(value).__name__}")
-
-
 def _configure(converter: cattrs.Converter) -> None:
-    converter.register_structure_hook(Decimal, _decimal)
+    converter.register_structure_hook(Decimal, wire.decimal)
     converter.register_structure_hook(dt.datetime, _structure_datetime)
-    converter.register_structure_hook(str, _structure_str)
-    converter.register_structure_hook(int, _structure_int)
-    converter.register_structure_hook(bool, _structure_bool)
+    converter.register_structure_hook(str, wire.text)
+    converter.register_structure_hook(int, wire.whole)
+    converter.register_structure_hook(bool, wire.boolean)
 
 
 converter = LazyConverter(_configure)
