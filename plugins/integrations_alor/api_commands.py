@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any, Mapping, Optional, Sequence, Union
 
 from integrations._lazy import lazy_module
 from integrations.errors import ProtocolError, Rejected, ValidationError
-from integrations.transport import Request, TimeoutLike, Timeouts
+from integrations.transport import Request, TimeoutLike
 from integrations.validation import show as _show
 from integrations.validation import timeouts as _timeouts
 
@@ -119,42 +119,10 @@ def _money(value: Any, name: str) -> Decimal:
         raise ValidationError(str(exc).replace("price", name, 1)) from None
 
 
-def _ack(answer: Any, what: str, rid: str) -> OrderAck:
-    number = answer.get("orderNumber") if isinstance(answer, dict) else None
-    if isinstance(number, int) and not isinstance(number, bool):
-        number = str(number)
-    if not isinstance(number, str) or not number:
-        raise ProtocolError(f"ALOR accepted the {what} without an orderNumber", provider=NAME, request_id=rid)
-    return OrderAck(order_number=number, message=str(answer.get("message", "")), request_id=rid)
-
-
 class CommandMethods(AlorBase):
     """Commands: each carries its request id and is retried safely, as market and limit orders are."""
 
     # -- plumbing -------------------------------------------------------------------------------
-
-    def _order_command(
-        self,
-        method: str,
-        path: str,
-        body: dict[str, Any],
-        request_id: Optional[str],
-        timeouts: Optional[Timeouts],
-        operation: str,
-    ) -> OrderAck:
-        """Send a command that places or replaces an order, with one request id on every attempt."""
-        rid = request_id or self._client.ctx.ids.new_id()
-        # Safe to retry: ALOR deduplicates commands by X-REQID, and a repeat is answered with the
-        # first attempt's answer (integrations_alor._first_answer turns it back into that answer).
-        request = Request(
-            method,
-            f"{ORDERS}/actions/{path}",
-            json=body,
-            request_id=rid,
-            operation=f"{NAME}.{operation}",
-            retry=True,
-        )
-        return _ack(self._send(request, timeouts).json(), operation.replace("_", " "), rid)
 
     def _common_body(
         self,
@@ -253,7 +221,7 @@ class CommandMethods(AlorBase):
             portfolio, exchange, symbol, side, quantity, comment, instrument_group, allow_margin
         )
         self._stop_fields(body, condition, trigger_price, stop_end, protecting_seconds, activate)
-        return self._order_command("POST", "stop", body, rid, timeouts, "stop_order")
+        return self._command("stop", body, rid, timeouts, method="POST", operation="stop_order")
 
     def stop_limit_order(
         self,
@@ -289,7 +257,7 @@ class CommandMethods(AlorBase):
         )
         self._stop_fields(body, condition, trigger_price, stop_end, protecting_seconds, activate)
         self._limit_fields(body, price, time_in_force, iceberg_fixed, iceberg_variance)
-        return self._order_command("POST", "stopLimit", body, rid, timeouts, "stop_limit_order")
+        return self._command("stopLimit", body, rid, timeouts, method="POST", operation="stop_limit_order")
 
     # -- modifying orders ------------------------------------------------------------------------
 
@@ -324,7 +292,9 @@ class CommandMethods(AlorBase):
         tif = _time_in_force(time_in_force)
         if tif is not None:
             body["timeInForce"] = tif
-        return self._order_command("PUT", f"market/{number}", body, rid, timeouts, "modify_market_order")
+        return self._command(
+            f"market/{number}", body, rid, timeouts, method="PUT", operation="modify_market_order"
+        )
 
     def modify_limit_order(
         self,
@@ -353,7 +323,9 @@ class CommandMethods(AlorBase):
             portfolio, exchange, symbol, side, quantity, comment, instrument_group, allow_margin
         )
         self._limit_fields(body, price, None, iceberg_fixed, None, variance_allowed=False)
-        return self._order_command("PUT", f"limit/{number}", body, rid, timeouts, "modify_limit_order")
+        return self._command(
+            f"limit/{number}", body, rid, timeouts, method="PUT", operation="modify_limit_order"
+        )
 
     def modify_stop_order(
         self,
@@ -385,7 +357,9 @@ class CommandMethods(AlorBase):
             portfolio, exchange, symbol, side, quantity, comment, instrument_group, allow_margin
         )
         self._stop_fields(body, condition, trigger_price, stop_end, protecting_seconds, activate)
-        return self._order_command("PUT", f"stop/{number}", body, rid, timeouts, "modify_stop_order")
+        return self._command(
+            f"stop/{number}", body, rid, timeouts, method="PUT", operation="modify_stop_order"
+        )
 
     def modify_stop_limit_order(
         self,
@@ -422,8 +396,8 @@ class CommandMethods(AlorBase):
         )
         self._stop_fields(body, condition, trigger_price, stop_end, protecting_seconds, activate)
         self._limit_fields(body, price, time_in_force, iceberg_fixed, None, variance_allowed=False)
-        return self._order_command(
-            "PUT", f"stopLimit/{number}", body, rid, timeouts, "modify_stop_limit_order"
+        return self._command(
+            f"stopLimit/{number}", body, rid, timeouts, method="PUT", operation="modify_stop_limit_order"
         )
 
     # -- cancelling all ---------------------------------------------------------------------------

@@ -81,17 +81,28 @@ class AlorBase(ProviderClient):
         return body
 
     def _command(
-        self, kind: str, body: dict[str, Any], request_id: Optional[str], timeouts: Optional[Timeouts]
+        self,
+        path: str,
+        body: dict[str, Any],
+        request_id: Optional[str],
+        timeouts: Optional[Timeouts],
+        *,
+        method: str = "POST",
+        operation: Optional[str] = None,
     ) -> OrderAck:
+        """Send an order command (``POST .../actions/market``, ``PUT .../actions/limit/{id}``...) with
+        one request id on every attempt; the answer's ``orderNumber`` is the (new) order's."""
         rid = request_id or self._client.ctx.ids.new_id()
+        name = operation or f"{path}_order"
         # ALOR deduplicates commands by X-REQID, so a command whose reply was lost is safe to send
-        # again with the same id: the repeat is answered with the first attempt's result.
+        # again with the same id: the repeat is answered with the first attempt's result
+        # (integrations_alor._first_answer turns ALOR's "already handled" 400 back into it).
         request = Request(
-            "POST",
-            f"{ORDERS}/actions/{kind}",
+            method,
+            f"{ORDERS}/actions/{path}",
             json=body,
             request_id=rid,
-            operation=f"{NAME}.{kind}_order",
+            operation=f"{NAME}.{name}",
             retry=True,
         )
         answer = self._send(request, timeouts).json()
@@ -99,5 +110,9 @@ class AlorBase(ProviderClient):
         if isinstance(number, int) and not isinstance(number, bool):
             number = str(number)
         if not isinstance(number, str) or not number:
-            raise ProtocolError(f"ALOR accepted the {kind} order without an orderNumber", request_id=rid)
+            raise ProtocolError(
+                f"ALOR accepted the {name.replace('_', ' ')} without an orderNumber",
+                provider=NAME,
+                request_id=rid,
+            )
         return OrderAck(order_number=number, message=str(answer.get("message", "")), request_id=rid)
