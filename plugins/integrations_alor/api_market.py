@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import datetime as dt
 from decimal import Decimal
-from typing import TYPE_CHECKING, Any, Iterable, Iterator, Optional, Union
+from typing import TYPE_CHECKING, Any, Callable, Iterable, Iterator, Optional, TypeVar, Union
 
 from integrations._lazy import lazy_module
 from integrations.errors import ProtocolError, ValidationError
@@ -153,6 +153,40 @@ def _params(**values: Any) -> dict[str, Any]:
     return {k: v for k, v in values.items() if v is not None}
 
 
+T = TypeVar("T")
+
+
+def _paged(
+    fetch: Callable[[int, int], Any],
+    operation: str,
+    make: Callable[[Any], T],
+    page_size: int,
+    cap: Optional[int],
+    *,
+    wrapped: bool = False,
+) -> Iterator[T]:
+    """Lazily yield ``make(item)`` page by page. ``fetch(offset, size)`` returns a page: a JSON array
+    (or, ``wrapped``, an object ``{"list": [...], "total": N}``). Stops at a short page, at
+    ``total``, or after ``cap`` items; never yields more of a page than was asked for, whatever the
+    server sends."""
+    offset, left = 0, cap
+    while left is None or left > 0:
+        size = page_size if left is None else min(page_size, left)
+        data = fetch(offset, size)
+        total = None
+        if wrapped:
+            total = data.get("total")
+            data = data.get("list") or []
+        page = _list(data, operation)[:size]
+        for item in page:
+            yield make(item)
+        offset += len(page)
+        if left is not None:
+            left -= len(page)
+        if len(page) < size or (isinstance(total, int) and offset >= total):
+            return
+
+
 class MarketDataMethods(AlorBase):
     """Reads of the market."""
 
@@ -249,23 +283,10 @@ class MarketDataMethods(AlorBase):
         limit: Optional[int],
         timeout: Optional[TimeoutLike],
     ) -> Iterator[Security]:
-        def pages() -> Iterator[Security]:
-            offset, left = 0, limit
-            while left is None or left > 0:
-                size = page_size if left is None else min(page_size, left)
-                page = _list(
-                    self._get(path, {**params, "limit": size, "offset": offset}, operation, timeout),
-                    operation,
-                )[:size]  # never more than asked, whatever the server sends
-                for item in page:
-                    yield _market_models.structure_security(item)
-                offset += len(page)
-                if left is not None:
-                    left -= len(page)
-                if len(page) < size:
-                    return
+        def fetch(offset: int, size: int) -> Any:
+            return self._get(path, {**params, "limit": size, "offset": offset}, operation, timeout)
 
-        return pages()
+        return _paged(fetch, operation, _market_models.structure_security, page_size, limit)
 
     # -- quotes --------------------------------------------------------------------------------
 
@@ -352,21 +373,10 @@ class MarketDataMethods(AlorBase):
         size, cap = _page_size(page_size), _limit(limit)
         path = f"/md/v2/Securities/{exchange}/{symbol}/alltrades"
 
-        def pages() -> Iterator[AllTrade]:
-            offset, left = 0, cap
-            while left is None or left > 0:
-                take = size if left is None else min(size, left)
-                query = {**params, "offset": offset, "take": take}
-                page = _list(self._get(path, query, "all_trades", timeout), "all_trades")[:take]
-                for item in page:
-                    yield _market_models.structure_all_trade(item)
-                offset += len(page)
-                if left is not None:
-                    left -= len(page)
-                if len(page) < take:
-                    return
+        def fetch(offset: int, take: int) -> Any:
+            return self._get(path, {**params, "offset": offset, "take": take}, "all_trades", timeout)
 
-        return pages()
+        return _paged(fetch, "all_trades", _market_models.structure_all_trade, size, cap)
 
     def all_trades_history(
         self,
@@ -397,28 +407,14 @@ class MarketDataMethods(AlorBase):
         size, cap = _page_size(page_size), _limit(limit)
         path = f"/md/v2/Securities/{exchange}/{symbol}/alltrades/history"
 
-        def pages() -> Iterator[AllTrade]:
-            offset, left = 0, cap
-            while left is None or left > 0:
-                take = size if left is None else min(size, left)
-                data = self._get(
-                    path, {**params, "limit": take, "offset": offset}, "all_trades_history", timeout
-                )
-                if not isinstance(data, dict):
-                    raise ProtocolError(
-                        f"all_trades_history: expected a JSON object, got {type(data).__name__}"
-                    )
-                page = _list(data.get("list") or [], "all_trades_history")[:take]
-                for item in page:
-                    yield _market_models.structure_all_trade(item)
-                offset += len(page)
-                if left is not None:
-                    left -= len(page)
-                total = data.get("total")
-                if len(page) < take or (isinstance(total, int) and offset >= total):
-                    return
+        def fetch(offset: int, take: int) -> Any:
+            data = self._get(path, {**params, "limit": take, "offset": offset}, "all_trades_history", timeout)
+            if not isinstance(data, dict):
+                raise ProtocolError(f"all_trades_history: expected a JSON object, got {type(data).__name__}")
+            return data
 
-        return pages()
+        make = _market_models.structure_all_trade
+        return _paged(fetch, "all_trades_history", make, size, cap, wrapped=True)
 
     # -- candles -------------------------------------------------------------------------------
 
@@ -556,26 +552,15 @@ class MarketDataMethods(AlorBase):
         )
         size, cap = _page_size(page_size), _limit(limit)
 
-        def pages() -> Iterator[RiskRate]:
-            offset, left = 0, cap
-            while left is None or left > 0:
-                take = size if left is None else min(size, left)
-                data = self._get(
-                    "/md/v2/risk/rates", {**params, "limit": take, "offset": offset}, "risk_rates", timeout
-                )
-                if not isinstance(data, dict):
-                    raise ProtocolError(f"risk_rates: expected a JSON object, got {type(data).__name__}")
-                page = _list(data.get("list") or [], "risk_rates")[:take]
-                for item in page:
-                    yield _market_models.structure_risk_rate(item)
-                offset += len(page)
-                if left is not None:
-                    left -= len(page)
-                total = data.get("total")
-                if len(page) < take or (isinstance(total, int) and offset >= total):
-                    return
+        def fetch(offset: int, take: int) -> Any:
+            data = self._get(
+                "/md/v2/risk/rates", {**params, "limit": take, "offset": offset}, "risk_rates", timeout
+            )
+            if not isinstance(data, dict):
+                raise ProtocolError(f"risk_rates: expected a JSON object, got {type(data).__name__}")
+            return data
 
-        return pages()
+        return _paged(fetch, "risk_rates", _market_models.structure_risk_rate, size, cap, wrapped=True)
 
 
 def _trade_id(value: Any, name: str) -> int:
